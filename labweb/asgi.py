@@ -1,0 +1,16 @@
+"""The ASGI application daphne serves: Django for HTTP, Channels for the browser and agent sockets."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labweb.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from labweb.live.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})

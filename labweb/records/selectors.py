@@ -1,0 +1,52 @@
+"""Reads of the records, shaped for pages and sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from .models import Command, Rig, RigEvent, Session, Subject
+
+
+def subject_list(*, search: str = "", include_inactive: bool = True) -> QuerySet[Subject]:
+    subjects = Subject.objects.all()
+    if search:
+        subjects = subjects.filter(Q(name__icontains=search) | Q(lab__icontains=search) | Q(notes__icontains=search))
+    if not include_inactive:
+        subjects = subjects.filter(is_active=True)
+    return subjects
+
+
+def session_list(
+    *,
+    subject: str = "",
+    rig: str = "",
+    state: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[Session]:
+    sessions = Session.objects.select_related("subject").prefetch_related("participants__rig")
+    if subject:
+        sessions = sessions.filter(subject__name=subject)
+    if rig:
+        sessions = sessions.filter(participants__rig__name=rig)
+    if state:
+        sessions = sessions.filter(state=state)
+    if date_from:
+        sessions = sessions.filter(date__gte=date_from)
+    if date_to:
+        sessions = sessions.filter(date__lte=date_to)
+    return sessions.distinct()
+
+
+def rig_list() -> QuerySet[Rig]:
+    return Rig.objects.all()
+
+
+def rig_events(*, rig: Rig, limit: int = 100) -> QuerySet[RigEvent]:
+    return RigEvent.objects.filter(rig=rig).order_by("-seq")[:limit]
+
+
+def rig_commands(*, rig: Rig, limit: int = 50) -> QuerySet[Command]:
+    return Command.objects.filter(rig=rig).select_related("issued_by")[:limit]

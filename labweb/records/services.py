@@ -1,0 +1,217 @@
+"""Writes that change records: every business rule of the records app lives here, not in save() or signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from rigs.messages import COMMAND_ACTIONS
+
+from .choices import CommandState, SessionOrigin
+from .models import Command, Rig, RigEvent, Session, SessionRig, Subject
+from .tokens import token_hash, token_new
+
+log = logging.getLogger(__name__)
+
+SESSION_NUMBER_ATTEMPTS = 20
+
+
+class CommandRefused(Exception):
+    """A command that was recorded as refused; the text is what the user is told."""
+
+    def __init__(self, command: Command):
+        super().__init__(command.error)
+        self.command = command
+
+
+def subject_create(*, name: str, **fields) -> Subject:
+    subject = Subject(name=name, **fields)
+    subject.full_clean()
+    subject.save()
+    return subject
+
+
+def exp_ref_format(*, date: dt.date, number: int, subject_name: str) -> str:
+    return f"{date.isoformat()}_{number}_{subject_name}"
+
+
+def session_create(
+    *,
+    subject: Subject,
+    date: dt.date | None = None,
+    created_by: AbstractBaseUser | None = None,
+    origin: str = SessionOrigin.DASHBOARD,
+    rigs: Iterable[Rig] = (),
+    main_rig: Rig | None = None,
+) -> Session:
+    """Create a session with the next free number for its subject and date.
+
+    The number comes from the database: two requests racing for the same subject and date both try to insert,
+    the unique constraint lets exactly one win, and the loser retries with the next number.
+    """
+    date = date or timezone.localdate()
+    for _ in range(SESSION_NUMBER_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                last = Session.objects.filter(subject=subject, date=date).aggregate(n=Max("number"))["n"] or 0
+                session = Session.objects.create(
+                    subject=subject,
+                    date=date,
+                    number=last + 1,
+                    exp_ref=exp_ref_format(date=date, number=last + 1, subject_name=subject.name),
+                    origin=origin,
+                    created_by=created_by,
+                )
+                for rig in rigs:
+                    SessionRig.objects.create(session=session, rig=rig, is_main=(rig == main_rig))
+                return session
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"could not allocate a session number for {subject} on {date} after {SESSION_NUMBER_ATTEMPTS} tries")
+
+
+def rig_create(*, name: str, kind: str = "video", echo_uri: str = "") -> tuple[Rig, str]:
+    """Register a rig and return it with its agent token, which is never stored and cannot be shown again."""
+    token = token_new()
+    rig = Rig(name=name, kind=kind, echo_uri=echo_uri, token_hash=token_hash(token), token_created_at=timezone.now())
+    rig.full_clean()
+    rig.save()
+    return rig, token
+
+
+def rig_token_rotate(*, rig: Rig) -> str:
+    """Give the rig a new token; the old one stops working at once (its connected agent is dropped by the caller)."""
+    token = token_new()
+    rig.token_hash = token_hash(token)
+    rig.token_created_at = timezone.now()
+    rig.save(update_fields=["token_hash", "token_created_at"])
+    return token
+
+
+def rig_token_revoke(*, rig: Rig) -> None:
+    rig.token_hash = ""
+    rig.save(update_fields=["token_hash"])
+
+
+def rig_authenticate(token: str) -> Rig | None:
+    if not token:
+        return None
+    return Rig.objects.filter(token_hash=token_hash(token)).exclude(token_hash="").first()
+
+
+def rigs_import(*, mapping: Mapping[str, str], kind: str = "video") -> list[tuple[Rig, str | None]]:
+    """Take iblrig's flat `name: URI` map; new rigs get a token (returned), known rigs get their URI updated."""
+    out: list[tuple[Rig, str | None]] = []
+    with transaction.atomic():
+        for name, uri in mapping.items():
+            rig = Rig.objects.filter(name=name).first()
+            if rig is None:
+                out.append(rig_create(name=str(name), kind=kind, echo_uri=str(uri)))
+            else:
+                rig.echo_uri = str(uri)
+                rig.full_clean()
+                rig.save(update_fields=["echo_uri"])
+                out.append((rig, None))
+    return out
+
+
+def rig_mark_connected(*, rig: Rig, hello: Mapping) -> None:
+    Rig.objects.filter(pk=rig.pk).update(
+        online=True,
+        last_seen=timezone.now(),
+        version=str(hello.get("version", ""))[:32],
+        hostname=str(hello.get("hostname", ""))[:255],
+        capabilities=list(hello.get("capabilities", [])),
+    )
+
+
+def rig_mark_offline(*, rig_ids: Iterable[int]) -> None:
+    Rig.objects.filter(pk__in=list(rig_ids)).update(online=False)
+
+
+def rigs_touch(*, seen: Mapping[int, tuple[dt.datetime, dict]]) -> None:
+    """Save last_seen and the latest status of many rigs in one transaction (called every few seconds)."""
+    with transaction.atomic():
+        for rig_id, (when, status) in seen.items():
+            Rig.objects.filter(pk=rig_id).update(last_seen=when, last_status=status, online=True)
+
+
+def command_issue(*, user: AbstractBaseUser | None, rig: Rig, action: str, params: dict | None = None) -> Command:
+    """Record a command; it is refused (and recorded as such) when the user may not operate or the rig is away.
+
+    Raises CommandRefused with the reason; the caller sends the returned command to the rig otherwise.
+    """
+    command = Command(rig=rig, action=action, params=params or {}, issued_by=user)
+    reason = _command_refusal(user=user, rig=rig, action=action)
+    if reason:
+        command.state = CommandState.REFUSED
+        command.error = reason
+        command.answered_at = timezone.now()
+        command.save()
+        log.info("command %s to %s refused for %s: %s", action, rig, user, reason)
+        raise CommandRefused(command)
+    command.state = CommandState.SENT
+    command.save()
+    return command
+
+
+def _command_refusal(*, user, rig: Rig, action: str) -> str:
+    if user is None or not user.is_authenticated:
+        return "You must be logged in to send commands."
+    if not user.has_perm("records.send_command"):
+        return f"{user.get_username()} is a viewer: only operators may send commands to rigs."
+    if action not in COMMAND_ACTIONS:
+        return f"Unknown action {action!r}."
+    if not rig.online:
+        return f"Rig {rig.name} is offline."
+    return ""
+
+
+def command_record_reply(*, rig: Rig, command_id: str, ok: bool, result: dict | None, error: str | None) -> bool:
+    """Store the agent's answer; False when no open command of this rig has that id (late or forged reply)."""
+    try:
+        updated = Command.objects.filter(pk=command_id, rig=rig, state=CommandState.SENT).update(
+            state=CommandState.SUCCEEDED if ok else CommandState.FAILED,
+            result=result,
+            error=(error or "")[:10_000],
+            answered_at=timezone.now(),
+        )
+    except ValidationError:  # not a UUID
+        return False
+    return bool(updated)
+
+
+def commands_expire(*, older_than: dt.datetime) -> list[Command]:
+    """Record commands that got no answer in time, so nobody waits on them forever."""
+    stale = list(Command.objects.filter(state=CommandState.SENT, issued_at__lt=older_than).select_related("rig"))
+    if stale:
+        Command.objects.filter(pk__in=[c.pk for c in stale], state=CommandState.SENT).update(
+            state=CommandState.UNANSWERED, error="The rig did not answer in time.", answered_at=timezone.now()
+        )
+    return stale
+
+
+def events_store(*, rig: Rig, events: Iterable[Mapping]) -> list[int]:
+    """Store events idempotently (unique rig+seq) and return the seqs now safely on disk, to be acked."""
+    rows = [
+        RigEvent(
+            rig=rig,
+            seq=int(event["seq"]),
+            name=str(event["name"]),
+            time=dt.datetime.fromtimestamp(float(event["time"]), tz=dt.timezone.utc),
+            data=dict(event.get("data") or {}),
+        )
+        for event in events
+    ]
+    if not rows:
+        return []
+    with transaction.atomic():
+        RigEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    return [row.seq for row in rows]

@@ -1,0 +1,5 @@
+"""Pages for subjects and sessions."""
+
+from django.urls import path
+
+urlpatterns = []
