@@ -1,7 +1,8 @@
 """The agent <-> dashboard message schema: JSON objects with a `type`, checked on both ends.
 
 Agent -> dashboard: hello, status, event (durable, with a per-rig `seq`), preview, reply.
-Dashboard -> agent: ack (of event seqs), command, error.
+Dashboard -> agent: welcome (after hello, with the last event seq it holds for the rig), ack (of event seqs),
+command, error.
 The dashboard imports this module too, so both ends agree on one definition.
 """
 
@@ -81,6 +82,7 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("result", (dict, type(None)), required=False),
         Field("error", (str, type(None)), required=False),
     ),
+    "welcome": (Field("rig", str), Field("last_seq", int)),
     "ack": (Field("seqs", list),),
     "command": (
         Field("id", str),
@@ -92,7 +94,7 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
 }
 
 AGENT_TYPES = frozenset({"hello", "status", "event", "preview", "reply"})
-DASHBOARD_TYPES = frozenset({"ack", "command", "error"})
+DASHBOARD_TYPES = frozenset({"welcome", "ack", "command", "error"})
 
 
 def validate(message: Any) -> dict:

@@ -1,4 +1,15 @@
-"""Websocket routes (filled in by the live relay)."""
-from channels.routing import URLRouter
+"""Websocket routes: /ws/agent/ by rig token, /ws/dashboard/ by login session behind origin checks."""
 
-websocket_application = URLRouter([])
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from django.urls import path
+
+from .auth import LoggingOriginValidator, RigTokenAuthMiddleware
+from .consumers import AgentConsumer, DashboardConsumer
+
+websocket_application = URLRouter(
+    [
+        path("ws/agent/", RigTokenAuthMiddleware(AgentConsumer.as_asgi())),
+        path("ws/dashboard/", LoggingOriginValidator(AuthMiddlewareStack(DashboardConsumer.as_asgi()))),
+    ]
+)

@@ -122,7 +122,8 @@ def rigs_import(*, mapping: Mapping[str, str], kind: str = "video") -> list[tupl
     return out
 
 
-def rig_mark_connected(*, rig: Rig, hello: Mapping) -> None:
+def rig_mark_connected(*, rig: Rig, hello: Mapping) -> int:
+    """Record an agent's hello; returns the highest event seq stored for the rig (the agent continues after it)."""
     Rig.objects.filter(pk=rig.pk).update(
         online=True,
         last_seen=timezone.now(),
@@ -130,6 +131,7 @@ def rig_mark_connected(*, rig: Rig, hello: Mapping) -> None:
         hostname=str(hello.get("hostname", ""))[:255],
         capabilities=list(hello.get("capabilities", [])),
     )
+    return RigEvent.objects.filter(rig=rig).aggregate(n=Max("seq"))["n"] or 0
 
 
 def rig_mark_offline(*, rig_ids: Iterable[int]) -> None:

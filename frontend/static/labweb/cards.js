@@ -1,0 +1,160 @@
+// Draws one rig card from the rig's latest entry (rig, online, kind, state, disk, spool, transfer, session).
+
+import { ago, bytes, duration, number } from "./format.js";
+
+const STATE_COLOURS = { idle: "grey", offline: "red", spooling: "green", session: "blue", transfer: "teal", failed: "red" };
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function facts(pairs) {
+  const dl = el("dl", { class: "facts" });
+  for (const [label, value, cls] of pairs) {
+    dl.append(el("dt", {}, label), el("dd", cls ? { class: cls } : {}, value));
+  }
+  return dl;
+}
+
+function meter(fraction, cls) {
+  const bar = el("div", { class: `meter ${cls || ""}` });
+  const fill = el("span");
+  fill.style.width = `${Math.max(0, Math.min(1, fraction || 0)) * 100}%`;
+  bar.append(fill);
+  return bar;
+}
+
+function sparkline(history) {
+  const canvas = el("canvas", { class: "rate-chart", width: "280", height: "50", title: "frames/s over the last 5 minutes" });
+  const ctx = canvas.getContext("2d");
+  if (history.length < 2) return canvas;
+  const t0 = history[history.length - 1].t - 300;
+  const top = Math.max(1, ...history.map((h) => h.fps)) * 1.1;
+  ctx.strokeStyle = "#2f6fdb";
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  history.forEach((h, i) => {
+    const x = ((h.t - t0) / 300) * canvas.width;
+    const y = canvas.height - (h.fps / top) * (canvas.height - 4) - 2;
+    if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  });
+  ctx.stroke();
+  ctx.fillStyle = "#6b7280";
+  ctx.font = "10px sans-serif";
+  ctx.fillText(`${number(top / 1.1, 0)} fps`, 2, 10);
+  return canvas;
+}
+
+function spoolPart(spool, history) {
+  const part = el("section", { class: "part spool" });
+  part.append(el("h3", {}, spool.active ? "Spooling" : "Last series"));
+  const queue = spool.queue_fill ?? 0;
+  part.append(
+    facts([
+      ["Frames", number(spool.frames), "spool-frames"],
+      ["Rate", `${number(spool.fps, 1)} frames/s`, "spool-fps"],
+      ["In / to disk", `${number(spool.mb_per_s_in, 1)} / ${number(spool.mb_per_s_disk, 1)} MB/s`],
+      ["Compression", `${number(spool.ratio, 2)}×`],
+      ["Dropped", number(spool.dropped), spool.dropped ? "spool-dropped error" : "spool-dropped"],
+      ["Disk full in", duration(spool.seconds_to_full)],
+      ["File", spool.file ? spool.file.split(/[\\/]/).pop() : "–", "spool-file"],
+    ]),
+  );
+  part.append(el("div", { class: "muted small" }, `Queue ${number(queue * 100)}%`), meter(queue, queue > 0.8 ? "full" : queue > 0.5 ? "warn" : ""));
+  if (spool.error) part.append(el("div", { class: "error" }, spool.error));
+  part.append(sparkline(history));
+  return part;
+}
+
+function transferPart(transfer) {
+  const part = el("section", { class: "part transfer" });
+  part.append(el("h3", {}, transfer.active ? `Copying ${transfer.exp_ref || ""}` : `Last transfer ${transfer.exp_ref || ""}`));
+  const fraction = transfer.bytes_total ? transfer.bytes_done / transfer.bytes_total : 0;
+  part.append(meter(fraction, ""), facts([
+    ["Done", `${bytes(transfer.bytes_done)} of ${bytes(transfer.bytes_total)}`],
+    ["Files", `${number(transfer.files_done)} of ${number(transfer.files_total)}`],
+    ["Rate", `${bytes(transfer.rate)}/s`],
+    ["ETA", duration(transfer.eta)],
+  ]));
+  if (transfer.error) part.append(el("div", { class: "error" }, transfer.error));
+  return part;
+}
+
+function sessionPart(session) {
+  const part = el("section", { class: "part session" });
+  part.append(el("h3", {}, "Session"), facts([["exp_ref", session.exp_ref || "–"], ["State", session.state || "–"]]));
+  return part;
+}
+
+function actions(entry, { isOperator, send }) {
+  const box = el("div", { class: "actions" });
+  if (!isOperator || !entry.online) return box;
+  const can = new Set(entry.capabilities || []);
+  const spooling = entry.spool && entry.spool.active;
+  if (can.has("spool.start") && !spooling) {
+    const select = el("select", { class: "compression", title: "compression" });
+    for (const c of ["blosc-lz4", "blosc-lz4-bitshuffle", "blosc-zstd", "none"]) select.append(el("option", { value: c }, c));
+    const start = el("button", { class: "primary start-spool" }, "Start spooling");
+    start.addEventListener("click", () => send(entry.rig, "spool.start", { compression: select.value }));
+    box.append(select, start);
+  }
+  if (can.has("spool.stop") && spooling) {
+    const stop = el("button", { class: "danger stop-spool" }, "Stop spooling");
+    stop.addEventListener("click", () => send(entry.rig, "spool.stop", {}));
+    box.append(stop);
+  }
+  if (can.has("transfer.run") && !(entry.transfer && entry.transfer.active)) {
+    const copy = el("button", { class: "run-transfer" }, "Copy to server");
+    copy.addEventListener("click", () => send(entry.rig, "transfer.run", {}));
+    box.append(copy);
+  }
+  return box;
+}
+
+export function renderCard(item, options) {
+  const { entry, card } = item;
+  const online = Boolean(entry.online);
+  card.className = `rig-card ${online ? "online" : "offline"}`;
+  card.dataset.online = String(online);
+  card.querySelector(".name").textContent = entry.rig;
+  const badge = card.querySelector(".online-badge");
+  badge.textContent = online ? "online" : "offline";
+  badge.className = `badge online-badge ${online ? "green" : "red"}`;
+  card.querySelector(".kind").textContent = [entry.kind, entry.hostname, entry.version && `v${entry.version}`].filter(Boolean).join(" · ");
+  const state = online ? entry.state || "idle" : "offline";
+  const stateBadge = card.querySelector(".state-badge");
+  stateBadge.textContent = state;
+  stateBadge.className = `badge state-badge ${STATE_COLOURS[state] || "blue"}`;
+  card.querySelector(".activity").textContent = online ? entry.activity || "" : "";
+  card.querySelector(".last-seen").textContent = ago(entry.last_seen);
+  const disk = entry.disk;
+  const used = disk && disk.total ? 1 - disk.free / disk.total : 0;
+  card.querySelector(".disk-text").textContent = disk ? `${bytes(disk.free)} of ${bytes(disk.total)}` : "–";
+  const diskMeter = card.querySelector(".disk-meter");
+  diskMeter.className = `meter disk-meter ${used > 0.95 ? "full" : used > 0.85 ? "warn" : ""}`;
+  diskMeter.firstElementChild.style.width = `${used * 100}%`;
+
+  const parts = card.querySelector(".parts");
+  parts.replaceChildren();
+  if (entry.session && entry.session.exp_ref) parts.append(sessionPart(entry.session));
+  if (entry.spool) parts.append(spoolPart(entry.spool, item.history));
+  if (entry.transfer) parts.append(transferPart(entry.transfer));
+  if (item.preview && online) {
+    const img = el("img", { class: "preview", alt: `latest frame of ${entry.rig}`, width: String(item.preview.width), height: String(item.preview.height) });
+    img.src = `data:image/png;base64,${item.preview.png}`;
+    parts.append(img);
+  }
+  // Rebuilt only when what it offers changes, so a half-made choice in a select survives live updates.
+  const actionsKey = JSON.stringify([online, entry.capabilities, Boolean(entry.spool && entry.spool.active),
+    Boolean(entry.transfer && entry.transfer.active)]);
+  if (item.actionsKey !== actionsKey) {
+    item.actionsKey = actionsKey;
+    card.querySelector(".actions").replaceWith(actions(entry, options));
+  }
+  const reply = card.querySelector(".reply");
+  reply.textContent = item.reply ? item.reply.text : "";
+  reply.className = `reply ${item.reply && item.reply.error ? "error" : "muted"}`;
+}

@@ -1,0 +1,103 @@
+// The front page: one live card per rig, updated from the live link without reloading.
+
+import { LiveLink } from "./live.js";
+import { renderCard } from "./cards.js";
+
+const grid = document.getElementById("rig-grid");
+const empty = document.getElementById("rig-empty");
+const summary = document.getElementById("rig-summary");
+const template = document.getElementById("rig-card-template");
+const indicator = document.getElementById("live-indicator");
+const isOperator = grid.dataset.operator === "true";
+
+const rigs = new Map(); // name -> {entry, card, history}
+
+function card(name) {
+  let item = rigs.get(name);
+  if (!item) {
+    const node = template.content.firstElementChild.cloneNode(true);
+    node.dataset.rig = name;
+    item = { entry: null, card: node, history: [], preview: null, reply: null };
+    rigs.set(name, item);
+    const names = [...rigs.keys()].sort();
+    const next = names[names.indexOf(name) + 1];
+    grid.insertBefore(node, next ? rigs.get(next).card : null);
+  }
+  return item;
+}
+
+function upsert(entry) {
+  const item = card(entry.rig);
+  item.entry = entry;
+  const spool = entry.spool;
+  if (spool && spool.fps !== undefined) {
+    item.history.push({ t: Date.now() / 1000, fps: spool.fps || 0, mbps: spool.mb_per_s_in || 0 });
+    const cutoff = Date.now() / 1000 - 300;
+    while (item.history.length && item.history[0].t < cutoff) item.history.shift();
+  }
+  draw(item);
+}
+
+function draw(item) {
+  renderCard(item, { isOperator, send: sendCommand });
+}
+
+function refreshSummary() {
+  const all = [...rigs.values()].filter((i) => i.entry);
+  const online = all.filter((i) => i.entry.online).length;
+  summary.textContent = `${online} of ${all.length} online`;
+  empty.hidden = all.length > 0;
+}
+
+function sendCommand(rig, action, params) {
+  const item = rigs.get(rig);
+  item.reply = { text: `${action}: sending…`, error: false };
+  draw(item);
+  link.command(rig, action, params, (message) => {
+    const command = message.command;
+    if (message.error) item.reply = { text: `${action}: ${message.error}`, error: true };
+    else item.reply = { text: `${action}: sent`, error: false, id: command && command.id };
+    draw(item);
+  });
+}
+
+function onCommandUpdate(command) {
+  const item = rigs.get(command.rig);
+  if (!item) return;
+  const outcome = command.state === "succeeded" ? "done" : command.state;
+  const detail = command.error ? ` (${command.error})` : "";
+  item.reply = { text: `${command.action}: ${outcome}${detail}`, error: ["failed", "refused", "unanswered"].includes(command.state) };
+  draw(item);
+}
+
+const link = new LiveLink("/ws/dashboard/", {
+  onState(state) {
+    indicator.className = `live-indicator ${state}`;
+    indicator.title = state === "up" ? "Live" : "Live link down: reconnecting…";
+    grid.classList.toggle("stale", state !== "up");
+  },
+  onSnapshot(message) {
+    const names = new Set(message.rigs.map((r) => r.rig));
+    for (const [name, item] of rigs) {
+      if (!names.has(name)) { item.card.remove(); rigs.delete(name); }
+    }
+    message.rigs.forEach(upsert);
+    refreshSummary();
+  },
+  onFrame(message) {
+    message.rigs.forEach(upsert);
+    for (const preview of message.previews || []) {
+      const item = rigs.get(preview.rig);
+      if (item) { item.preview = preview; draw(item); }
+    }
+    (message.commands || []).forEach(onCommandUpdate);
+    refreshSummary();
+  },
+  onCommand(message, callback) {
+    if (callback) callback(message);
+  },
+});
+
+link.start();
+// "Last seen" and offline ages move even when nothing arrives.
+setInterval(() => rigs.forEach((item) => item.entry && draw(item)), 1000);

@@ -1,0 +1,65 @@
+// The browser's live link: a snapshot on connect, then frames; reconnects by itself and resyncs on a gap.
+
+export class LiveLink {
+  constructor(path, { onSnapshot, onFrame, onCommand, onState }) {
+    this.path = path;
+    this.handlers = { onSnapshot, onFrame, onCommand, onState };
+    this.lastSeq = new Map(); // origin -> seq: several dashboard processes each number their own frames
+    this.delay = 1000;
+    this.socket = null;
+    this.refs = new Map();
+    this.nextRef = 1;
+  }
+
+  start() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}${this.path}`);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.delay = 1000;
+      this.handlers.onState("up");
+    });
+    socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
+    socket.addEventListener("close", () => {
+      this.handlers.onState("down");
+      // Daphne closes sockets after a day and dashboards restart: always come back, with capped backoff.
+      setTimeout(() => this.start(), this.delay);
+      this.delay = Math.min(this.delay * 2, 10000);
+    });
+  }
+
+  receive(message) {
+    if (message.type === "snapshot") {
+      this.lastSeq = new Map([[message.origin, message.seq]]);
+      this.handlers.onSnapshot(message);
+    } else if (message.type === "frame") {
+      const last = this.lastSeq.get(message.origin);
+      this.lastSeq.set(message.origin, message.seq);
+      if (last !== undefined && message.seq !== last + 1) {
+        this.send({ type: "snapshot" }); // a frame was lost on the way: start again from the full state
+      }
+      this.handlers.onFrame(message);
+    } else if (message.type === "command") {
+      const callback = this.refs.get(message.ref);
+      this.refs.delete(message.ref);
+      this.handlers.onCommand(message, callback);
+    }
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  command(rig, action, params, callback) {
+    const ref = String(this.nextRef++);
+    this.refs.set(ref, callback);
+    if (!this.send({ type: "command", ref, rig, action, params: params || {} })) {
+      this.refs.delete(ref);
+      callback({ error: "The live link is down; try again in a moment." });
+    }
+  }
+}

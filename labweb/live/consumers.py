@@ -1,0 +1,206 @@
+"""The two sockets: `AgentConsumer` for rig agents, `DashboardConsumer` for browsers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from labweb.records import services
+from labweb.records.models import Command, Rig
+from rigs.messages import AGENT_TYPES, MessageError, decode, encode
+
+from .auth import refuse_agent
+from .board import DASHBOARD_GROUP, agent_group, command_entry, get_board
+
+log = logging.getLogger(__name__)
+
+# Past this many bad messages in a row the agent is broken or hostile; drop it (it will reconnect).
+MAX_BAD_MESSAGES = 100
+
+
+class AgentConsumer(AsyncWebsocketConsumer):
+    """One rig agent's link: hello, statuses, durable events (stored, then acked), replies to commands."""
+
+    rig: Rig
+
+    async def dispatch(self, message):
+        # Channels 4.3 hops to a thread (aclose_old_connections) before every message, which costs ~3x in
+        # receive capacity on the status hot path (DESIGN 5.1). Database work here goes through
+        # database_sync_to_async, which closes stale connections itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        rig = self.scope.get("rig")
+        if rig is None:
+            refuse_agent(self.scope)
+            await self.close()
+            return
+        self.rig = rig
+        self.group = agent_group(rig.name)
+        self.last_heard = time.monotonic()
+        self.greeted = False
+        self.bad_messages = 0
+        self.pending_events: list[dict] = []
+        self.flush_task: asyncio.Task | None = None
+        # One link per rig: an older one (in this process or another) gives way to the new one.
+        await self.channel_layer.group_send(self.group, {"type": "agent.superseded", "by": self.channel_name})
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        log.info("rig %s connected from %s", rig.name, (self.scope.get("client") or ["?"])[0])
+
+    async def disconnect(self, code):
+        if not hasattr(self, "rig"):
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.flush_task is not None:
+            await asyncio.gather(self.flush_task, return_exceptions=True)
+        if get_board().agent_gone(self):
+            await database_sync_to_async(services.rig_mark_offline)(rig_ids=[self.rig.pk])
+            log.info("rig %s disconnected (code %s)", self.rig.name, code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        self.last_heard = time.monotonic()
+        try:
+            message = decode(text_data if text_data is not None else bytes_data, allowed=AGENT_TYPES)
+            if message["rig"] != self.rig.name:
+                raise MessageError(f"message names rig {message['rig']!r} but this token belongs to {self.rig.name!r}")
+            if not self.greeted and message["type"] != "hello":
+                raise MessageError("the first message must be hello")
+        except MessageError as exc:
+            await self._reject(str(exc))
+            return
+        self.bad_messages = 0
+        await getattr(self, f"on_{message['type']}")(message)
+
+    async def _reject(self, reason: str) -> None:
+        self.bad_messages += 1
+        log.warning("rig %s: message rejected: %s", self.rig.name, reason)
+        await self.send(text_data=encode({"type": "error", "error": reason}))
+        if self.bad_messages >= MAX_BAD_MESSAGES:
+            log.warning("rig %s: %d bad messages in a row; closing its socket", self.rig.name, self.bad_messages)
+            await self.close(code=4400)
+
+    async def on_hello(self, message: dict) -> None:
+        last_seq = await database_sync_to_async(services.rig_mark_connected)(rig=self.rig, hello=message)
+        self.greeted = True
+        await self.send(text_data=encode({"type": "welcome", "rig": self.rig.name, "last_seq": last_seq}))
+        get_board().agent_hello(self, message)
+
+    async def on_status(self, message: dict) -> None:
+        get_board().agent_status(self.rig.name, message)
+
+    async def on_preview(self, message: dict) -> None:
+        get_board().agent_preview(self.rig.name, message)
+
+    async def on_event(self, message: dict) -> None:
+        self.pending_events.append(message)
+        if self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.ensure_future(self._flush_events())
+
+    async def _flush_events(self) -> None:
+        """Store what has queued up in one transaction, then ack it; events arriving meanwhile form the next batch."""
+        while self.pending_events:
+            batch, self.pending_events = self.pending_events, []
+            try:
+                seqs = await database_sync_to_async(services.events_store)(rig=self.rig, events=batch)
+            except Exception:
+                # Not acked, so the agent keeps them and sends them again.
+                log.exception("rig %s: could not store %d events; the agent will resend them", self.rig.name, len(batch))
+                return
+            await self.send(text_data=encode({"type": "ack", "seqs": seqs}))
+            get_board().agent_events(self.rig.name, batch)
+
+    async def on_reply(self, message: dict) -> None:
+        entry = await database_sync_to_async(_command_reply_sync)(self.rig, message)
+        if entry is None:
+            log.warning("rig %s replied to unknown or closed command %s", self.rig.name, message["id"])
+            return
+        get_board().command_changed(entry)
+
+    # -- messages from the channel layer ---------------------------------------------------------------------
+    async def agent_command(self, event):
+        await self.send(text_data=event["text"])
+
+    async def agent_superseded(self, event):
+        if event["by"] != self.channel_name:
+            log.info("rig %s: a newer link replaced this one", self.rig.name)
+            await self.close(code=4001)
+
+
+def _command_reply_sync(rig: Rig, message: dict):
+    stored = services.command_record_reply(
+        rig=rig, command_id=message["id"], ok=message["ok"], result=message.get("result"), error=message.get("error")
+    )
+    if not stored:
+        return None
+    return command_entry(Command.objects.select_related("rig", "issued_by").get(pk=message["id"]))
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    """A browser: a snapshot on connect, then the relay's frames; commands are checked before they go anywhere."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            client = self.scope.get("client") or ("?", 0)
+            log.warning("browser socket from %s:%s refused: not logged in", client[0], client[1])
+            await self.close()
+            return
+        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.accept()
+        board = get_board()
+        board.ensure_running()
+        await self.send(text_data=json.dumps(await board.snapshot()))
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+            kind = message.get("type") if isinstance(message, dict) else None
+        except ValueError:
+            kind = None
+        if kind == "snapshot":
+            await self.send(text_data=json.dumps(await get_board().snapshot()))
+        elif kind == "command":
+            await self._command(message)
+        else:
+            await self.send(text_data=json.dumps({"type": "error", "error": "expected {type: snapshot|command}"}))
+
+    async def _command(self, message: dict) -> None:
+        outcome = await database_sync_to_async(_command_issue_sync)(self.scope["user"], message)
+        reply = {"type": "command", "ref": message.get("ref"), "command": outcome["entry"], "error": outcome["error"]}
+        await self.send(text_data=json.dumps(reply))
+        if outcome["text"] is not None:
+            entry = outcome["entry"]
+            await self.channel_layer.group_send(agent_group(entry["rig"]), {"type": "agent.command", "text": outcome["text"]})
+            get_board().command_changed(entry)
+
+    async def relay_frame(self, event):
+        await self.send(text_data=event["text"])
+
+
+def _command_issue_sync(user, message: dict) -> dict:
+    rig = Rig.objects.filter(name=str(message.get("rig", ""))).first()
+    params = message.get("params") or {}
+    if rig is None or not isinstance(params, dict):
+        return {"entry": None, "text": None, "error": "No such rig." if rig is None else "params must be an object."}
+    try:
+        command = services.command_issue(user=user, rig=rig, action=str(message.get("action", "")), params=params)
+    except services.CommandRefused as refused:
+        return {"entry": command_entry(refused.command), "text": None, "error": refused.command.error}
+    text = encode(
+        {"type": "command", "id": str(command.pk), "action": command.action, "params": command.params,
+         "issued_by": user.get_username()}
+    )
+    return {"entry": command_entry(command), "text": text, "error": None}

@@ -1,0 +1,145 @@
+"""`labweb demo`: the whole system on one machine — daphne plus simulated rig agents as child processes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from labweb.records import services
+from labweb.records.models import Rig
+from labweb.records.roles import OPERATORS
+
+DEMO_RIGS = [("behavior", "behavior"), ("cam-left", "video"), ("cam-right", "video"), ("ephys", "ephys"),
+             ("cam-body", "video")]
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+
+
+def demo_rig_names(count: int) -> list[tuple[str, str]]:
+    names = DEMO_RIGS[:count]
+    names += [(f"rig-{i}", "video") for i in range(len(names) + 1, count + 1)]
+    return names
+
+
+def demo_user(*, username: str, password: str | None) -> str:
+    """Create or update the operator account; returns the password it now has."""
+    password = password or os.environ.get("LABWEB_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=OPERATORS))
+    return password
+
+
+def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
+    """Register the simulated rigs (fresh tokens each start) and write each one's rig.yaml."""
+    configs = []
+    for index, (name, kind) in enumerate(demo_rig_names(count)):
+        rig = Rig.objects.filter(name=name).first()
+        if rig is None:
+            rig, token = services.rig_create(name=name, kind=kind, echo_uri=f"udp://127.0.0.1:{11101 + index}")
+        else:
+            token = services.rig_token_rotate(rig=rig)
+        rig_dir = root / name
+        rig_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "name": name,
+            "kind": kind,
+            "dashboard": f"ws://127.0.0.1:{port}",
+            "token": token,
+            "echo": rig.echo_uri,
+            "main_sync": index == 0,
+            "state_dir": str(rig_dir / "state"),
+            "data": {"local_subjects": str(rig_dir / "Subjects"), "remote_subjects": str(root / "server" / "Subjects")},
+            "camera": {"source": "synthetic", "shape": [512, 512], "dtype": "uint16", "fps": 20},
+            "spool": {"compression": "blosc-lz4"},
+        }
+        path = rig_dir / "rig.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        path.chmod(0o600)  # it holds the rig's token
+        configs.append(path)
+    return configs
+
+
+def _die_with_parent() -> None:
+    """Linux: children die with the demo even if it is killed with SIGKILL (elsewhere, stop() still covers it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def spawn(name: str, argv: list[str], *, log_dir: Path) -> Child:
+    log_file = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it for its life
+    kwargs: dict = {"stdout": log_file, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL}
+    if sys.platform != "win32":
+        # Own process group: a Ctrl-C at the terminal reaches only the demo, which then stops children in order.
+        kwargs.update(start_new_session=True, preexec_fn=_die_with_parent)
+    else:
+        kwargs.update(creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
+    return Child(name, subprocess.Popen(argv, **kwargs))
+
+
+def wait_for_port(port: int, *, timeout: float, child: Child) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with code {child.process.returncode} (see its log)")
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{child.name} did not listen on port {port} within {timeout:.0f} s")
+
+
+def stop_all(children: list[Child]) -> None:
+    """Stop the agents first (so their last events reach the dashboard), then the dashboard.
+
+    Each child is in its own process group, so each gets its own SIGTERM; whatever is still there after the
+    grace time gets SIGKILL.
+    """
+    agents, servers = children[1:], children[:1]
+    for group in (agents, servers):
+        for child in group:
+            if child.process.poll() is None:
+                child.process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in group:
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def daphne_argv(port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "labweb.asgi:application"]
+
+
+def agent_argv(config: Path) -> list[str]:
+    return [sys.executable, "-m", "rigs.cli", "run", "--config", str(config)]
+
+
+def demo_root() -> Path:
+    return Path(settings.DATA_DIR) / "demo"

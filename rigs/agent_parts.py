@@ -1,0 +1,12 @@
+"""Wires the rig's parts (spooler, echo communicator, copier) into an agent, as far as its config asks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rigs.agent import Agent
+
+
+def install(agent: "Agent") -> None:
+    """Add each part's actions and status to the agent (parts land one by one; see the issues)."""

@@ -1,0 +1,190 @@
+"""The agent's link to the dashboard: connect, hello, statuses, durable events, commands, capped backoff.
+
+The link never holds anything the rig needs: when the dashboard is away the rig keeps acquiring, events wait
+in the outbox, and everything pending is sent again after the next hello.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from rigs.messages import DASHBOARD_TYPES, MessageError, decode, encode
+from rigs.outbox import EventOutbox
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 10.0
+# An event sent but not acked within this long is sent again (the dashboard may have failed to store it).
+RESEND_AFTER = 10.0
+EVENT_BATCH = 200
+
+CommandHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+class CommandFailed(Exception):
+    """A command the agent could not carry out; the text goes back to the dashboard as the reason."""
+
+
+class DashboardLink:
+    """Keeps one websocket to the dashboard open for as long as the agent runs."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: str,
+        rig: str,
+        outbox: EventOutbox,
+        hello: Callable[[], dict[str, Any]],
+        status: Callable[[], dict[str, Any]],
+        on_command: CommandHandler,
+        status_interval: float = 0.5,
+    ) -> None:
+        self.url, self.token, self.rig = url, token, rig
+        self.outbox = outbox
+        self._hello, self._status, self._on_command = hello, status, on_command
+        self.status_interval = status_interval
+        self.connected = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._in_flight: dict[int, float] = {}
+        self._ws: ClientConnection | None = None
+        self._previews: asyncio.Queue[dict] = asyncio.Queue(maxsize=2)
+
+    def events_added(self) -> None:
+        """Tell the sender the outbox has something new (call from the loop thread)."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Say goodbye properly (code 1000) so the dashboard shows a clean stop, not a crash."""
+        ws = self._ws
+        if ws is not None:
+            try:
+                await asyncio.wait_for(ws.close(code=1000, reason="agent stopping"), timeout=2)
+            except (asyncio.TimeoutError, ConnectionClosed, OSError):
+                pass
+
+    def preview(self, message: dict) -> None:
+        """Offer a preview; dropped when the link is down or busy (previews are not durable)."""
+        if self.connected.is_set() and not self._previews.full():
+            self._previews.put_nowait(message)
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._session()
+                failures = 0
+            except InvalidStatus as exc:
+                code = exc.response.status_code
+                reason = "the token was refused (wrong, rotated or revoked?)" if code == 403 else f"HTTP {code}"
+                log.error("dashboard %s refused this rig: %s", self.url, reason)
+                failures = max(failures, 4)
+            except (OSError, InvalidHandshake, ConnectionClosed, asyncio.TimeoutError) as exc:
+                if self.connected.is_set() or failures == 0:
+                    log.warning("dashboard link down (%s); retrying", exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
+            finally:
+                self.connected.clear()
+                self._ws = None
+            failures += 1
+            delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(failures - 1, 10))
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+
+    async def _session(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with connect(self.url, additional_headers=headers, open_timeout=10, ping_interval=20,
+                           ping_timeout=20, max_size=2**20, close_timeout=2) as ws:
+            self._ws = ws
+            await ws.send(encode(self._hello()))
+            welcome = await asyncio.wait_for(self._receive_welcome(ws), timeout=15)
+            self.outbox.renumber_after(welcome["last_seq"])
+            self._in_flight.clear()
+            self.connected.set()
+            log.info("connected to dashboard %s as %s", self.url, self.rig)
+            tasks = [asyncio.ensure_future(c) for c in (self._receiver(ws), self._status_sender(ws),
+                                                       self._event_sender(ws), self._preview_sender(ws))]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _receive_welcome(self, ws: ClientConnection) -> dict:
+        while True:
+            message = self._decode(await ws.recv())
+            if message is None:
+                continue
+            if message["type"] == "welcome":
+                return message
+            if message["type"] == "error":
+                log.error("dashboard rejected hello: %s", message["error"])
+
+    def _decode(self, text) -> dict | None:
+        try:
+            return decode(text, allowed=DASHBOARD_TYPES)
+        except MessageError as exc:
+            log.warning("ignoring a malformed message from the dashboard: %s", exc)
+            return None
+
+    async def _receiver(self, ws: ClientConnection) -> None:
+        async for text in ws:
+            message = self._decode(text)
+            if message is None:
+                continue
+            if message["type"] == "ack":
+                self.outbox.ack(message["seqs"])
+                for seq in message["seqs"]:
+                    self._in_flight.pop(seq, None)
+            elif message["type"] == "command":
+                asyncio.ensure_future(self._run_command(ws, message))
+            elif message["type"] == "error":
+                log.warning("dashboard rejected a message: %s", message["error"])
+
+    async def _run_command(self, ws: ClientConnection, command: dict) -> None:
+        reply: dict[str, Any] = {"type": "reply", "rig": self.rig, "id": command["id"]}
+        try:
+            result = await self._on_command(command)
+            reply.update(ok=True, result=result or {})
+        except CommandFailed as exc:
+            reply.update(ok=False, error=str(exc))
+        except Exception as exc:  # a bug in a handler is reported, never fatal to the link
+            log.exception("command %s failed", command["action"])
+            reply.update(ok=False, error=f"{exc.__class__.__name__}: {exc}")
+        try:
+            await ws.send(encode(reply))
+        except ConnectionClosed:
+            log.warning("could not reply to command %s: link closed", command["id"])
+
+    async def _status_sender(self, ws: ClientConnection) -> None:
+        while True:
+            await ws.send(encode(self._status()))
+            await asyncio.sleep(self.status_interval)
+
+    async def _event_sender(self, ws: ClientConnection) -> None:
+        while True:
+            now = time.monotonic()
+            due = [e for e in self.outbox.pending(limit=EVENT_BATCH * 5)
+                   if now - self._in_flight.get(e["seq"], -RESEND_AFTER) >= RESEND_AFTER][:EVENT_BATCH]
+            for event in due:
+                await ws.send(encode({"type": "event", "rig": self.rig, **event}))
+                self._in_flight[event["seq"]] = now
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0 if not due else 0.05)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _preview_sender(self, ws: ClientConnection) -> None:
+        while True:
+            await ws.send(encode(await self._previews.get()))
