@@ -1,0 +1,212 @@
+"""The listening side an agent embeds: `EchoRig` answers a main rig's lifecycle messages with its handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping
+
+from rigs.echo.codes import ExpMessage, ExpStatus
+from rigs.echo.core import Addr, ErrorReport
+from rigs.echo.errors import EchoTimeout
+from rigs.echo.events import MessageEvent, Observer, notify
+from rigs.echo.transport import DEFAULT_ATTEMPTS, DEFAULT_ECHO_TIMEOUT, EchoEndpoint
+from rigs.echo.wire import Message, encode_error
+
+log = logging.getLogger(__name__)
+
+M = ExpMessage
+# Lifecycle transitions run one at a time; EXPINFO and EXPSTATUS are answered at once.
+_SERIALIZED = frozenset({M.EXPINIT, M.EXPSTART, M.EXPEND, M.EXPINTERRUPT, M.EXPCLEANUP})
+# The status a successful handler moves the rig to (EXPCLEANUP, EXPINFO, EXPSTATUS change nothing).
+_NEXT_STATUS = {
+    M.EXPINIT: ExpStatus.INITIALIZED,
+    M.EXPSTART: ExpStatus.RUNNING,
+    M.EXPEND: ExpStatus.STOPPED,
+    M.EXPINTERRUPT: ExpStatus.STOPPED,
+}
+
+
+def exp_ref_of(value: Any) -> str | None:
+    """An exp_ref string from a string or iblutil's `{date, sequence, subject}` dict."""
+    if isinstance(value, dict) and {"date", "sequence", "subject"} <= value.keys():
+        return f"{value['date']}_{int(value['sequence'])}_{value['subject']}"
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A lifecycle message a main rig sent to this rig, as handed to a handler."""
+
+    code: int
+    payload: list[Any]
+    peer: Addr
+
+    @property
+    def name(self) -> str:
+        return M(self.code).name
+
+    @property
+    def data(self) -> Any:
+        """The message's free data: `[1, data]`, `[2, ref, data]`, `[64, status, data]`, `[4|8|16, data]`."""
+        index = 1 if self.code in (M.EXPSTART, M.EXPINFO) else 0
+        return self.payload[index] if len(self.payload) > index else None
+
+    @property
+    def exp_ref(self) -> str | None:
+        """The exp_ref this message carries (EXPSTART's argument, or `exp_ref` in its data)."""
+        if self.code == M.EXPSTART:
+            return exp_ref_of(self.payload[0] if self.payload else None)
+        return exp_ref_of(self.data.get("exp_ref")) if isinstance(self.data, dict) else None
+
+    @property
+    def status(self) -> int | None:
+        """The status carried by EXPSTATUS and EXPINFO."""
+        if self.code in (M.EXPSTATUS, M.EXPINFO) and self.payload and isinstance(self.payload[0], int):
+            return self.payload[0]
+        return None
+
+
+Handler = Callable[[Request], Awaitable[Mapping[str, Any] | None]]
+
+
+class EchoRig:
+    """A rig that listens for a main rig's echo messages and answers each with a reply of the same code.
+
+    Handlers are `async def handler(request: Request) -> dict | None`; the dict (if any) is merged
+    into the reply's data. They must be idempotent: a main rig may resend a message. A handler
+    that raises is answered with an error report `[0, "Type: message", code]`.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        name: str,
+        *,
+        main_sync: bool = False,
+        on_init: Handler | None = None,
+        on_start: Handler | None = None,
+        on_stop: Handler | None = None,
+        on_interrupt: Handler | None = None,
+        on_cleanup: Handler | None = None,
+        on_status: Handler | None = None,
+        on_info: Handler | None = None,
+        on_message: Observer | None = None,
+        echo_timeout: float = DEFAULT_ECHO_TIMEOUT,
+        attempts: int = DEFAULT_ATTEMPTS,
+    ) -> None:
+        self.uri, self.name, self.main_sync = uri, name, main_sync
+        self.handlers: dict[int, Handler | None] = {
+            M.EXPINIT: on_init, M.EXPSTART: on_start, M.EXPEND: on_stop, M.EXPINTERRUPT: on_interrupt,
+            M.EXPCLEANUP: on_cleanup, M.EXPSTATUS: on_status, M.EXPINFO: on_info,
+        }
+        self.on_message = on_message
+        self.status: ExpStatus = ExpStatus.CONNECTED
+        self.exp_ref: str | None = None
+        self._options = {"echo_timeout": echo_timeout, "attempts": attempts}
+        self._endpoint: EchoEndpoint | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifetime -----------------------------------------------------------------------------
+    async def start(self) -> "EchoRig":
+        """Start listening; `endpoint_uri` then holds the bound address (a port 0 URI gets a real port)."""
+        self._endpoint = await EchoEndpoint.listen(
+            self.uri, name=self.name, on_message=self._dispatch, on_error_report=self._on_error_report, **self._options
+        )
+        return self
+
+    @property
+    def endpoint_uri(self) -> str:
+        """The URI this rig listens on, e.g. `udp://127.0.0.1:11001`."""
+        if self._endpoint is None:
+            raise RuntimeError("EchoRig.start() has not been awaited")
+        return self._endpoint.endpoint.uri
+
+    async def close(self) -> None:
+        """Stop listening and cancel answers in progress."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._endpoint is not None:
+            self._endpoint.close()
+
+    async def __aenter__(self) -> "EchoRig":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- serving ------------------------------------------------------------------------------
+    def _dispatch(self, message: Message, addr: Addr) -> None:
+        self._report("received", "request", addr, message.code, message.payload)
+        if message.code == M.ALYX:
+            log.info("[%s] ignoring ALYX from %s:%d (Alyx tokens are not handled by labweb)", self.name, *addr)
+            return
+        task = asyncio.ensure_future(self._serve(Request(message.code, message.payload, addr), time.perf_counter()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, request: Request, received: float) -> None:
+        try:
+            if request.code in _SERIALIZED:
+                async with self._lock:
+                    reply = await self._answer(request)
+            else:
+                reply = await self._answer(request)
+        except Exception as exc:
+            log.exception("[%s] %s handler failed", self.name, request.name)
+            self._send_error(request, exc)
+            return
+        elapsed = time.perf_counter() - received
+        self._report("sent", "reply", request.peer, request.code, reply, elapsed)
+        try:
+            await self._endpoint.confirmed_send(self._endpoint.encode(request.code, *reply), request.peer)
+        except (EchoTimeout, OSError) as exc:
+            log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, exc)
+
+    async def _answer(self, request: Request) -> list[Any]:
+        self._take_exp_ref(request)
+        handler = self.handlers.get(request.code)
+        extra = dict(await handler(request) or {}) if handler is not None else {}
+        if request.code in _NEXT_STATUS:
+            self.status = _NEXT_STATUS[request.code]
+        return self._reply_payload(request.code, extra)
+
+    def _take_exp_ref(self, request: Request) -> None:
+        ref = request.exp_ref
+        if ref and (request.code != M.EXPINFO or not self.main_sync):
+            self.exp_ref = ref
+
+    def _reply_payload(self, code: int, extra: dict[str, Any]) -> list[Any]:
+        if code == M.EXPINFO:
+            exp_ref = extra.pop("exp_ref", None) or self.exp_ref
+            if self.main_sync and not exp_ref:
+                raise ValueError(f"{self.name} is the main sync but has no exp_ref to give")
+            if self.main_sync:
+                self.exp_ref = exp_ref
+            return [int(self.status), {"main_sync": self.main_sync, "exp_ref": exp_ref, **extra}]
+        if code == M.EXPSTATUS:
+            return [int(extra.get("status", self.status))]
+        if code == M.EXPSTART:
+            return [self.exp_ref, extra or None]
+        if code == M.EXPINIT:
+            return [{"exp_ref": self.exp_ref, "status": int(self.status), **extra}]
+        return [{"status": int(self.status), **extra}]
+
+    def _send_error(self, request: Request, exc: Exception) -> None:
+        raw = encode_error(exc, request.code)
+        self._report("sent", "error", request.peer, request.code, [f"{type(exc).__name__}: {exc}", request.code])
+        try:
+            self._endpoint.send(raw, request.peer)
+        except OSError as send_exc:
+            log.warning("[%s] error report to %s:%d failed: %s", self.name, *request.peer, send_exc)
+
+    def _on_error_report(self, report: ErrorReport) -> None:
+        self._report("received", "error", report.addr, report.code or 0, report.message.payload)
+
+    def _report(self, direction: str, kind: str, peer: Addr, code: int, payload: list, elapsed: float | None = None) -> None:
+        if self.on_message is not None:
+            notify(self.on_message, MessageEvent(self.name, direction, kind, peer, code, list(payload), elapsed))

@@ -1,0 +1,304 @@
+"""Asyncio transports around `EchoCore`: UDP datagrams and plain TCP streams, listening or sending."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any, Callable
+
+from rigs.echo.codes import code_name
+from rigs.echo.core import DEFAULT_LINGER, Addr, Dropped, Echo, EchoCore, ErrorReport, Incoming
+from rigs.echo.errors import EchoTimeout, RemoteError, ReplyTimeout
+from rigs.echo.framing import StreamSplitter
+from rigs.echo.uri import Endpoint, parse_uri
+from rigs.echo.wire import Message, check_udp_size, encode
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ECHO_TIMEOUT = 1.0  # iblutil's default wait for an echo
+DEFAULT_ATTEMPTS = 3  # sends of one confirmed message before giving up (handlers are idempotent)
+
+_EXPIRED = object()  # a timer's result: cheaper than raising inside the event loop
+_now = time.monotonic
+
+MessageHandler = Callable[[Message, Addr], None]
+ErrorHandler = Callable[[ErrorReport], None]
+
+
+def _expire(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(_EXPIRED)
+
+
+def _settle(fut: asyncio.Future | None, result: Any) -> None:
+    if fut is not None and not fut.done():
+        fut.set_result(result)
+
+
+class EchoEndpoint:
+    """One local echo endpoint: a listener (`listen`) serving many peers or a sender (`connect`) to one.
+
+    New messages go to `on_message(message, addr)` after they were echoed; replies go to the
+    `request` awaiting them; error reports without a waiter go to `on_error_report`.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        listening: bool,
+        name: str | None = None,
+        echo_timeout: float = DEFAULT_ECHO_TIMEOUT,
+        attempts: int = DEFAULT_ATTEMPTS,
+        linger: float = DEFAULT_LINGER,
+        on_message: MessageHandler | None = None,
+        on_error_report: ErrorHandler | None = None,
+    ) -> None:
+        if echo_timeout <= 0 or attempts < 1:
+            raise ValueError("echo_timeout must be > 0 and attempts >= 1")
+        self.endpoint = endpoint
+        self.listening = listening
+        self.name = name or endpoint.uri
+        self.echo_timeout = echo_timeout
+        self.attempts = attempts
+        self.core = EchoCore(linger=linger)
+        self.on_message = on_message
+        self.on_error_report = on_error_report
+        self._loop = asyncio.get_running_loop()
+        self._datagram: asyncio.DatagramTransport | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._streams: dict[Addr, asyncio.Transport] = {}
+        self._closed = False
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    async def listen(cls, uri: str, **kwargs: Any) -> "EchoEndpoint":
+        """Listen on `uri` (port 0 asks for an ephemeral port; `.endpoint` then holds the real one)."""
+        self = cls(parse_uri(uri, allow_port_zero=True), listening=True, **kwargs)
+        await self._open()
+        log.info("[%s] listening on %s", self.name, self.endpoint.uri)
+        return self
+
+    @classmethod
+    async def connect(cls, uri: str, **kwargs: Any) -> "EchoEndpoint":
+        """Talk to the rig listening at `uri`."""
+        self = cls(parse_uri(uri), listening=False, **kwargs)
+        await self._open()
+        return self
+
+    async def _open(self) -> None:
+        if self.endpoint.is_stream:
+            await (self._start_server() if self.listening else self._open_stream())
+        else:
+            await self._open_datagram()
+
+    async def _open_datagram(self) -> None:
+        family = socket.AF_INET6 if ":" in self.endpoint.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            if hasattr(socket, "SIO_UDP_CONNRESET"):  # Windows: an ICMP "port unreachable" must not break reads
+                sock.ioctl(socket.SIO_UDP_CONNRESET, False)
+            sock.bind(self.endpoint.addr if self.listening else ("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            sock.setblocking(False)
+            self._datagram, _ = await self._loop.create_datagram_endpoint(lambda: _DatagramProtocol(self), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        if self.listening:
+            self.endpoint = self.endpoint.with_port(sock.getsockname()[1])
+
+    async def _start_server(self) -> None:
+        self._server = await self._loop.create_server(lambda: _StreamProtocol(self), *self.endpoint.addr)
+        self.endpoint = self.endpoint.with_port(self._server.sockets[0].getsockname()[1])
+
+    async def _open_stream(self) -> None:
+        await self._loop.create_connection(lambda: _StreamProtocol(self), *self.endpoint.addr)
+
+    # -- sending ------------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        """True while the socket is open (a sending TCP endpoint: while its connection is up)."""
+        if self._closed:
+            return False
+        if self.endpoint.is_stream and not self.listening:
+            return self.endpoint.addr in self._streams
+        return True
+
+    def _peer(self, addr: Addr | None) -> Addr:
+        if addr is None:
+            if self.listening:
+                raise TypeError("a listening endpoint needs the peer address")
+            return self.endpoint.addr
+        return (addr[0], addr[1])
+
+    def encode(self, code: int, *payload: Any) -> bytes:
+        """Encode a message for this transport (UDP messages must fit in one datagram)."""
+        raw = encode(code, *payload)
+        return raw if self.endpoint.is_stream else check_udp_size(raw)
+
+    def send(self, raw: bytes, addr: Addr | None = None) -> None:
+        """Write bytes now, with no echo expected; raise ConnectionError if the stream is gone."""
+        addr = self._peer(addr)
+        if self._datagram is not None:
+            self._datagram.sendto(raw, addr)
+            return
+        stream = self._streams.get(addr)
+        if stream is None or stream.is_closing():
+            raise ConnectionError(f"no open TCP connection to {addr[0]}:{addr[1]}")
+        stream.write(raw)
+
+    async def confirmed_send(self, raw: bytes, addr: Addr | None = None, *, _reply: asyncio.Future | None = None) -> None:
+        """Send `raw` and wait for the identical bytes back, resending up to `attempts` times.
+
+        Raises `EchoTimeout` when no attempt was echoed. A reply to the same request (`_reply`)
+        also proves delivery, so it ends the wait.
+        """
+        addr = self._peer(addr)
+        for attempt in range(1, self.attempts + 1):
+            if _reply is not None and _reply.done():
+                return
+            if await self._attempt(raw, addr, _reply):
+                return
+            log.warning("[%s] no echo from %s:%d for %s (attempt %d of %d)",
+                        self.name, addr[0], addr[1], raw[:60], attempt, self.attempts)
+        raise EchoTimeout(f"{self.name}: no echo from {addr[0]}:{addr[1]} after {self.attempts} attempts")
+
+    async def _attempt(self, raw: bytes, addr: Addr, reply: asyncio.Future | None) -> bool:
+        fut = self._loop.create_future()
+        self.core.sent(addr, raw, _now(), fut)
+        try:
+            await self._write_or_reconnect(raw, addr)
+        except OSError as exc:
+            log.warning("[%s] send to %s:%d failed: %s", self.name, addr[0], addr[1], exc)
+        wake = (lambda _, f=fut: _settle(f, True)) if reply is not None else None
+        if wake is not None:
+            reply.add_done_callback(wake)  # a reply proves the request arrived
+        handle = self._loop.call_later(self.echo_timeout, _expire, fut)
+        try:
+            return await fut is not _EXPIRED
+        finally:
+            handle.cancel()
+            if wake is not None:
+                reply.remove_done_callback(wake)
+            self.core.abandon(addr, raw, fut)
+
+    async def _write_or_reconnect(self, raw: bytes, addr: Addr) -> None:
+        if self.endpoint.is_stream and not self.listening and addr not in self._streams and not self._closed:
+            await self._open_stream()  # a sending TCP endpoint reconnects after a dropped connection
+        self.send(raw, addr)
+
+    async def request(self, code: int, *payload: Any, addr: Addr | None = None, timeout: float | None = None) -> Message:
+        """Send `[code, *payload]` (confirmed) and return the peer's reply with the same code.
+
+        Raises `EchoTimeout`, `ReplyTimeout` or `RemoteError` (the peer's handler failed).
+        """
+        addr = self._peer(addr)
+        raw = self.encode(code, *payload)
+        reply = self._loop.create_future()
+        self.core.expect_reply(addr, code, reply)
+        handle = self._loop.call_later(timeout, _expire, reply) if timeout else None
+        try:
+            await self.confirmed_send(raw, addr, _reply=reply)
+            result = await reply
+        finally:
+            if handle is not None:
+                handle.cancel()
+            self.core.cancel_reply(addr, code, reply)
+        if result is _EXPIRED:
+            raise ReplyTimeout(f"{self.name}: no {code_name(code)} reply from {addr[0]}:{addr[1]} within {timeout} s")
+        return result
+
+    # -- receiving ----------------------------------------------------------------------------
+    def _received(self, raw: bytes, addr: Addr) -> None:
+        event = self.core.receive(raw, addr, _now())
+        kind = type(event)
+        if kind is Echo:
+            _settle(event.token, True)
+        elif kind is Incoming:
+            self._incoming(event)
+        elif kind is ErrorReport:
+            self._error_report(event)
+        elif not event.legacy:
+            log.warning("[%s] dropped input from %s:%d: %s: %r", self.name, addr[0], addr[1], event.reason, raw[:80])
+
+    def _incoming(self, event: Incoming) -> None:
+        if event.echo is not None:
+            try:
+                self.send(event.echo, event.addr)  # echo at once, before anything else
+            except OSError as exc:
+                log.warning("[%s] echo to %s:%d failed: %s", self.name, *event.addr, exc)
+        if event.reply_to is not None and not event.reply_to.done():
+            event.reply_to.set_result(event.message)
+        elif self.on_message is not None:
+            try:
+                self.on_message(event.message, event.addr)
+            except Exception:
+                log.exception("[%s] handling %s from %s:%d failed", self.name, event.message.name, *event.addr)
+        else:
+            log.debug("[%s] unsolicited %s from %s:%d", self.name, event.message.name, *event.addr)
+
+    def _error_report(self, event: ErrorReport) -> None:
+        log.error("[%s] %s:%d reports that its %s handler failed: %s",
+                  self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text)
+        waiter = event.reply_to
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(RemoteError(self.name, event.code, event.text))
+        elif self.on_error_report is not None:
+            self.on_error_report(event)
+
+    # -- closing ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the socket(s) and cancel every waiter."""
+        self._closed = True
+        if self._datagram is not None:
+            self._datagram.close()
+        if self._server is not None:
+            self._server.close()
+        for stream in list(self._streams.values()):
+            stream.close()
+        for token in self.core.waiters():
+            if isinstance(token, asyncio.Future) and not token.done():
+                token.cancel()
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    def __init__(self, owner: EchoEndpoint) -> None:
+        self.owner = owner
+        self.peer = None if owner.listening else owner.endpoint.addr
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        addr = (addr[0], addr[1])
+        if self.peer is not None and addr != self.peer:
+            log.debug("[%s] ignoring a datagram from %s:%d", self.owner.name, *addr)
+            return
+        self.owner._received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # e.g. ICMP port unreachable while the peer restarts: keep the socket, the retries cope
+        log.warning("[%s] socket error: %s", self.owner.name, exc)
+
+
+class _StreamProtocol(asyncio.Protocol):
+    def __init__(self, owner: EchoEndpoint) -> None:
+        self.owner = owner
+        self.splitter = StreamSplitter()
+        self.peer: Addr | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        self.peer = (peer[0], peer[1])
+        self.owner._streams[self.peer] = transport  # type: ignore[assignment]
+        log.debug("[%s] TCP connection with %s:%d", self.owner.name, *self.peer)
+
+    def data_received(self, data: bytes) -> None:
+        for raw in self.splitter.feed(data):
+            self.owner._received(raw, self.peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.owner._streams.get(self.peer) is not None:
+            del self.owner._streams[self.peer]
+        if self.splitter.pending:
+            log.warning("[%s] connection with %s:%d closed mid-message (%d bytes dropped)",
+                        self.owner.name, *self.peer, self.splitter.pending)
