@@ -1,0 +1,508 @@
+"""The copy engine: each source file is read once, hashed while copied, written under a temporary name in
+its destination folder, fsynced, checked, then renamed; every committed file goes to the resume journal.
+
+How the destination is verified without a second full read: the hash is taken over the very bytes read from
+the source, and the copy is accepted when (1) the source's size and mtime did not change during the copy,
+(2) the temporary file, once fsynced, has exactly the size read, and (3) sample blocks (head, middle and tail,
+64 KiB each; whole files up to 192 KiB) read back from the destination equal the source bytes, after asking
+the OS to drop those pages from its cache (posix_fadvise DONTNEED; where the OS has no such call the read
+may come from the cache). `verify="full"` re-reads and re-hashes the whole destination instead; `verify()` in
+rigs.copier.verify does that later against the manifest (and before any local clean-up).
+
+Speed: on Linux the bytes go from the source to the destination with copy_file_range (in the kernel, from the
+page cache the hashing read just filled), falling back to write() across file systems or on other OSes.
+Reading+hashing and writing overlap in two threads for large files, and several files are copied at once.
+Small files are fsynced together per batch (in parallel, so the file system groups the commits) before the
+renames, since one fsync per small file is what makes a naive copier slow.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from rigs.copier.journal import Checkpoint, FileRecord, Journal
+from rigs.copier.progress import ProgressTracker
+
+CHUNK = 8 << 20
+SAMPLE = 64 << 10
+LARGE = 16 << 20  # files from this size stream through the reader/writer pipeline and fsync on their own
+BATCH_FILES = 256
+BATCH_BYTES = 2 << 30
+CHECKPOINT_BYTES = 512 << 20
+TMP_SUFFIX = ".labweb-tmp"
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF, errno.EPERM, errno.ETXTBSY}
+
+
+def tmp_path(dest: Path) -> Path:
+    """Temporary name of a file being copied: hidden, in its destination folder, so the rename is atomic."""
+    return dest.with_name(f".{dest.name}{TMP_SUFFIX}")
+
+
+class CopyError(OSError):
+    """A file could not be copied; `rel` names it."""
+
+    def __init__(self, rel: str, message: str) -> None:
+        super().__init__(f"{rel}: {message}")
+        self.rel = rel
+
+
+class VerifyMismatch(CopyError):
+    """The destination does not hold the bytes that were read; the bad file has been removed."""
+
+
+class SourceChanged(CopyError):
+    """The source file changed while it was copied, so its hash describes nothing; copy it again later."""
+
+
+class CopyCancelled(CopyError):
+    """The caller asked the copy to stop."""
+
+
+class CopyFailed(Exception):
+    """Some files of a batch failed; the others were committed (and journaled) before this was raised."""
+
+    def __init__(self, errors: list[BaseException], done: list[FileRecord]) -> None:
+        super().__init__("; ".join(_describe(e) for e in errors[:3]) + (" ..." if len(errors) > 3 else ""))
+        self.errors = errors
+        self.done = done
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    source: Path
+    dest: Path
+    rel: str
+    size: int
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class _Written:
+    """A file whose bytes are under its temporary name; not yet durable or visible."""
+
+    job: CopyJob
+    tmp: Path
+    size: int
+    digest: str
+    src_mtime_ns: int
+    samples: dict[int, bytearray]
+    synced: bool = False
+    failed: BaseException | None = field(default=None)
+
+
+class CopyEngine:
+    """Copies batches of files; reusable across sessions (it keeps only its settings and byte counters)."""
+
+    def __init__(
+        self,
+        *,
+        algorithm: str = "sha256",
+        workers: int = 3,
+        kernel_copy: bool = True,
+        verify: str = "sample",
+        chunk: int = CHUNK,
+        checkpoint_bytes: int = CHECKPOINT_BYTES,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        if verify not in ("sample", "full"):
+            raise ValueError(f"verify must be 'sample' or 'full', not {verify!r}")
+        hashlib.new(algorithm)  # fail now on an unknown algorithm, not in a thread
+        self.algorithm = algorithm
+        self.workers = max(1, workers)
+        self.kernel_copy = kernel_copy and hasattr(os, "copy_file_range")
+        self.verify = verify
+        self.chunk = chunk
+        self.checkpoint_bytes = checkpoint_bytes
+        self.cancel = cancel or threading.Event()
+        self.bytes_written = 0
+        self._lock = threading.Lock()
+
+    def copy(
+        self, jobs: Iterable[CopyJob], *, journal: Journal | None = None, progress: ProgressTracker | None = None
+    ) -> list[FileRecord]:
+        """Copy every job; raise CopyFailed after committing what succeeded if any file failed."""
+        done: list[FileRecord] = []
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="copier") as pool:
+            for batch in _batches(list(jobs)):
+                records, errors = self._batch(pool, batch, journal, progress)
+                done.extend(records)
+                if errors:
+                    raise CopyFailed(errors, done)
+        return done
+
+    def _batch(self, pool, batch, journal, progress) -> tuple[list[FileRecord], list[BaseException]]:
+        runs = [pool.submit(self._write, job, journal, progress) for job in batch]
+        written, errors = [], []
+        for run in runs:
+            try:
+                written.append(run.result())
+            except BaseException as exc:  # noqa: BLE001 - reported per file, the batch goes on
+                errors.append(exc)
+        for item in list(pool.map(self._finish_safely, written)):
+            if item.failed:
+                errors.append(item.failed)
+        good = [w for w in written if not w.failed]
+        records = self._commit(good)
+        if journal:
+            journal.append(records)
+        if progress:
+            for record in records:
+                progress.file_done(record.path)
+        return records, errors
+
+    # -- one file ---------------------------------------------------------------------------------------------
+    def _write(self, job: CopyJob, journal: Journal | None, progress: ProgressTracker | None) -> _Written:
+        if progress:
+            progress.file_started(job.rel)
+        if self.cancel.is_set():
+            raise CopyCancelled(job.rel, "cancelled")
+        job.dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path(job.dest)
+        try:
+            try:
+                return self._write_resumable(job, tmp, journal, progress)
+            except _Restart:
+                return self._write_from(job, tmp, 0, None, journal, progress)
+        except CopyCancelled:
+            raise  # keep the checkpointed part: the next run resumes from it
+        except BaseException:
+            _unlink_quietly(tmp)  # free the space (disk full) and leave nothing half-written behind
+            raise
+
+    def _write_resumable(self, job, tmp, journal, progress) -> _Written:
+        cp = job.checkpoint
+        usable = cp is not None and cp.algorithm == self.algorithm and _size(tmp) >= cp.offset
+        return self._write_from(job, tmp, cp.offset if usable else 0, cp if usable else None, journal, progress)
+
+    def _write_from(self, job, tmp, resume_at, cp, journal, progress) -> _Written:
+        hasher = hashlib.new(self.algorithm)
+        with open(job.source, "rb", buffering=0) as src:
+            before = os.fstat(src.fileno())
+            if cp and (before.st_size != cp.src_size or before.st_mtime_ns != cp.src_mtime_ns):
+                resume_at, cp = 0, None
+            sampler = _Sampler(before.st_size)
+            with open(tmp, "r+b" if resume_at else "wb", buffering=0) as dst:
+                if resume_at:
+                    dst.truncate(resume_at)
+                if before.st_size >= LARGE or resume_at:
+                    self._stream(src, dst, before, hasher, sampler, resume_at, cp, job, tmp, journal, progress)
+                else:
+                    self._small(src, dst, hasher, sampler, progress)
+                after = os.fstat(src.fileno())
+                if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                    raise SourceChanged(job.rel, "source changed while it was copied")
+                synced = before.st_size >= LARGE
+                if synced:
+                    os.fsync(dst.fileno())
+        return _Written(job, tmp, before.st_size, hasher.hexdigest(), before.st_mtime_ns, sampler.blocks, synced)
+
+    def _small(self, src, dst, hasher, sampler, progress) -> None:
+        data = src.read()
+        hasher.update(data)
+        sampler.take(0, memoryview(data))
+        dst.write(data)
+        self._count(len(data), progress)
+
+    def _stream(self, src, dst, before, hasher, sampler, resume_at, cp, job, tmp, journal, progress) -> None:
+        """Read+hash here, write in a second thread; the two overlap (both release the GIL)."""
+        size = before.st_size
+        writer = _Writer(src.fileno(), dst, self.chunk, self.kernel_copy)
+        next_checkpoint = self._next_checkpoint(resume_at, size, journal)
+        offset = 0
+        try:
+            while offset < size:
+                if self.cancel.is_set():
+                    raise CopyCancelled(job.rel, "cancelled")
+                limit = min(self.chunk, size - offset)
+                if offset < resume_at:
+                    limit = min(limit, resume_at - offset)
+                buf = writer.buffer()
+                count = _read_into(src, memoryview(buf)[:limit])
+                if count == 0:
+                    raise SourceChanged(job.rel, "source is shorter than when the copy started")
+                view = memoryview(buf)[:count]
+                hasher.update(view)
+                sampler.take(offset, view)
+                if offset >= resume_at:
+                    writer.put(buf, offset, count)
+                    self._count(count, progress)
+                else:
+                    writer.give_back(buf)
+                    if progress:
+                        progress.add_bytes(count)
+                offset += count
+                if offset == resume_at and cp and hasher.copy().hexdigest() != cp.prefix_hash:
+                    raise _Restart()
+                if next_checkpoint and offset >= next_checkpoint and offset < size:
+                    writer.drain()
+                    os.fsync(dst.fileno())
+                    journal.append([self._checkpoint(job, tmp, offset, hasher, before)])
+                    next_checkpoint += self.checkpoint_bytes
+        finally:
+            writer.close()
+
+    def _next_checkpoint(self, resume_at: int, size: int, journal: Journal | None) -> int:
+        if not journal or not self.checkpoint_bytes or size < 2 * self.checkpoint_bytes:
+            return 0
+        return (resume_at // self.checkpoint_bytes + 1) * self.checkpoint_bytes
+
+    def _checkpoint(self, job, tmp, offset, hasher, before) -> Checkpoint:
+        return Checkpoint(
+            path=job.rel,
+            tmp=tmp.name,
+            offset=offset,
+            prefix_hash=hasher.copy().hexdigest(),
+            algorithm=self.algorithm,
+            src_size=before.st_size,
+            src_mtime_ns=before.st_mtime_ns,
+        )
+
+    def _count(self, count: int, progress: ProgressTracker | None) -> None:
+        with self._lock:
+            self.bytes_written += count
+        if progress:
+            progress.add_bytes(count)
+
+    # -- durability and verification ------------------------------------------------------------------------
+    def _finish_safely(self, item: _Written) -> _Written:
+        try:
+            if not item.synced:
+                _fsync_path(item.tmp)
+                item.synced = True
+            self._verify(item)
+        except BaseException as exc:  # noqa: BLE001 - reported per file
+            _unlink_quietly(item.tmp)
+            item.failed = exc
+        return item
+
+    def _verify(self, item: _Written) -> None:
+        with open(item.tmp, "rb", buffering=0) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size != item.size:
+                raise VerifyMismatch(item.job.rel, f"destination holds {size} bytes, {item.size} were read")
+            if self.verify == "full":
+                actual = file_hash(fh, self.algorithm, uncached=True)
+                if actual != item.digest:
+                    raise VerifyMismatch(item.job.rel, f"destination hash {actual} != source hash {item.digest}")
+                return
+            for start, expected in item.samples.items():
+                if _read_uncached(fh, start, len(expected)) != expected:
+                    raise VerifyMismatch(item.job.rel, f"destination bytes at offset {start} differ from the source")
+
+    def _commit(self, items: list[_Written]) -> list[FileRecord]:
+        records = []
+        for item in items:
+            os.replace(item.tmp, item.job.dest)
+            records.append(
+                FileRecord(
+                    path=item.job.rel,
+                    size=item.size,
+                    hash=item.digest,
+                    algorithm=self.algorithm,
+                    src_mtime_ns=item.src_mtime_ns,
+                    dst_mtime_ns=item.job.dest.stat().st_mtime_ns,
+                )
+            )
+        for folder in {item.job.dest.parent for item in items}:
+            fsync_dir(folder)
+        return records
+
+
+class _Restart(Exception):
+    """The resumed prefix no longer matches the source: copy the file from its first byte."""
+
+
+class _Writer:
+    """The writing half of the pipeline: a thread that copies ranges (kernel) or writes buffers."""
+
+    def __init__(self, src_fd: int, dst, chunk: int, kernel_copy: bool, depth: int = 3) -> None:
+        self.src_fd = src_fd
+        self.dst = dst
+        self.kernel_copy = kernel_copy
+        self.error: BaseException | None = None
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(depth):
+            self._free.put(bytearray(chunk))
+        self._todo: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="copier-writer", daemon=True)
+        self._thread.start()
+
+    def buffer(self) -> bytearray:
+        self._raise()
+        return self._free.get()
+
+    def give_back(self, buf: bytearray) -> None:
+        self._free.put(buf)
+
+    def put(self, buf: bytearray, offset: int, count: int) -> None:
+        self._raise()
+        self._todo.put((buf, offset, count))
+
+    def drain(self) -> None:
+        self._todo.join()
+        self._raise()
+
+    def close(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error:
+            raise self.error
+
+    def _run(self) -> None:
+        while True:
+            item = self._todo.get()
+            try:
+                if item is None:
+                    return
+                buf, offset, count = item
+                if not self.error:  # after an error, keep cycling buffers so the reader never blocks
+                    self._write(memoryview(buf)[:count], offset)
+                self._free.put(buf)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                self.error = exc
+                self._free.put(item[0])
+            finally:
+                self._todo.task_done()
+
+    def _write(self, view: memoryview, offset: int) -> None:
+        done = 0
+        if self.kernel_copy:
+            try:
+                while done < len(view):
+                    n = os.copy_file_range(self.src_fd, self.dst.fileno(), len(view) - done, offset + done, offset + done)
+                    if n == 0:
+                        raise OSError(errno.EIO, "source ended during the kernel copy")
+                    done += n
+                return
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+                self.kernel_copy = False  # other file systems, old kernels: plain writes from here on
+        _pwrite(self.dst, view[done:], offset + done)
+
+
+class _Sampler:
+    """Keeps the source bytes of the blocks that will be read back from the destination."""
+
+    def __init__(self, size: int) -> None:
+        if size <= 3 * SAMPLE:
+            starts = [0] if size else []
+            lengths = [size]
+        else:
+            middle = (size // 2) & ~4095
+            starts, lengths = [0, middle, size - SAMPLE], [SAMPLE] * 3
+        self.blocks = {start: bytearray(length) for start, length in zip(starts, lengths)}
+
+    def take(self, offset: int, view: memoryview) -> None:
+        end = offset + len(view)
+        for start, block in self.blocks.items():
+            lo, hi = max(start, offset), min(start + len(block), end)
+            if lo < hi:
+                block[lo - start : hi - start] = view[lo - offset : hi - offset]
+
+
+def _batches(jobs: list[CopyJob]) -> Iterable[list[CopyJob]]:
+    batch, size = [], 0
+    for job in jobs:
+        batch.append(job)
+        size += job.size
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _read_into(src, view: memoryview) -> int:
+    got = 0
+    while got < len(view):
+        n = src.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _pwrite(fh, view: memoryview, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        while len(view):
+            n = os.pwrite(fh.fileno(), view, offset)
+            view, offset = view[n:], offset + n
+    else:  # Windows: only this thread writes this file, so seeking is safe
+        fh.seek(offset)
+        fh.write(view)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # the share vanished or is read-only: nothing more to do here
+        pass
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _drop_cache(fd: int, offset: int = 0, length: int = 0) -> None:
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
+def _read_uncached(fh, start: int, length: int) -> bytes:
+    _drop_cache(fh.fileno(), start, length)
+    fh.seek(start)
+    return fh.read(length)
+
+
+def file_hash(fh, algorithm: str, *, uncached: bool = False, chunk: int = CHUNK, on_bytes: Callable[[int], None] | None = None) -> str:
+    """Hash an open binary file from its start; `uncached` first drops its pages so the bytes come from storage."""
+    if uncached:
+        _drop_cache(fh.fileno())
+    fh.seek(0)
+    hasher = hashlib.new(algorithm)
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    while n := fh.readinto(view):
+        hasher.update(view[:n])
+        if on_bytes:
+            on_bytes(n)
+    return hasher.hexdigest()
+
+
+def _fsync_path(path: Path) -> None:
+    # Windows needs a handle open for writing to flush; POSIX accepts either.
+    with open(path, "rb+", buffering=0) as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames in `folder` durable (POSIX); Windows cannot open a folder and commits renames itself."""
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some network file systems refuse fsync on a directory
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, CopyError) else f"{type(exc).__name__}: {exc}"

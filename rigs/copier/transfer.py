@@ -1,0 +1,205 @@
+"""One device's transfer of a session to the server, from registration to finalize, as a JSON-able record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rigs.copier.description import DescriptionError, description_local_path, description_read
+from rigs.copier.engine import TMP_SUFFIX, CopyEngine, CopyFailed
+from rigs.copier.journal import FileRecord, Journal
+from rigs.copier.manifest import Manifest, ManifestEntry, manifest_write
+from rigs.copier.plan import SessionPlan, session_plan
+from rigs.copier.progress import ProgressCallback, ProgressTracker
+from rigs.copier.session import RemoteError, session_finalize, session_initialize
+from rigs.copier.state import CopyState, DevicePaths, StateReport, device_state, status_set
+from rigs.layout import TRANSFER_FLAG, LayoutError, session_parse
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("complete", "finalized", "failed", "dry")
+
+
+@dataclass
+class TransferResult:
+    """What the agent reports and the dashboard stores for one device's transfer of one session."""
+
+    tag: str
+    session: str  # subject/yyyy-mm-dd/NNN
+    exp_ref: str
+    source: str
+    destination: str
+    files: int = 0  # files of this device in the session (copied now or verified earlier)
+    bytes: int = 0
+    files_copied: int = 0  # copied in this run
+    bytes_copied: int = 0
+    hash_algorithm: str = "sha256"
+    manifest: str | None = None
+    verified: bool = False  # every file in the manifest was verified when copied
+    outcome: str = "failed"  # complete (waiting for other devices), finalized, failed, dry
+    error: str | None = None
+    state_before: int | None = None
+    state_after: int | None = None
+    message: str = ""  # the state or finalize explanation, for operators
+    start: str = ""
+    end: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def transfer(
+    session_dir: Path | str,
+    *,
+    remote_subjects: Path | str,
+    tag: str,
+    expected_devices: int | None = None,
+    dry: bool = False,
+    progress: ProgressCallback | None = None,
+    engine: CopyEngine | None = None,
+) -> TransferResult:
+    """Copy one device's share of a session to the server and finalize the session if it is the last one.
+
+    Never raises for a session problem: the result's `outcome` is "failed" and `error` says why. Local data and
+    the server state are left unchanged by a failure, except for files already verified (kept for the resume).
+    """
+    session_dir, remote_subjects, engine = Path(session_dir), Path(remote_subjects), engine or CopyEngine()
+    clock = time.monotonic()
+    result = TransferResult(tag=tag, session=str(session_dir), exp_ref="", source=str(session_dir), destination="")
+    result.hash_algorithm, result.start = engine.algorithm, _now()
+    paths = None
+    try:
+        ref = session_parse(session_dir)
+        paths = DevicePaths.of(remote_subjects, ref, tag)
+        result.session, result.exp_ref = ref.relative_path().as_posix(), ref.exp_ref
+        result.destination = str(paths.session)
+        _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, result)
+    except (LayoutError, DescriptionError, RemoteError, CopyFailed, OSError) as exc:
+        result.outcome, result.error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - one session's surprise must not stop the agent or other sessions
+        log.exception("transfer of %s failed", session_dir)
+        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    if paths is not None and result.state_before is not None and result.state_after is None:
+        result.state_after = _int(_state(paths, remote_subjects).state)
+    result.end, result.seconds = _now(), round(time.monotonic() - clock, 3)
+    return result
+
+
+def transfer_all(
+    sessions: list[Path], *, remote_subjects: Path | str, tag: str, **options: Any
+) -> list[TransferResult]:
+    """Transfer sessions one after the other; a failed session never stops the next one."""
+    return [transfer(session, remote_subjects=remote_subjects, tag=tag, **options) for session in sessions]
+
+
+def _run(session_dir, paths: DevicePaths, remote_subjects: Path, expected, dry, progress, engine, result) -> None:
+    before = _state(paths, remote_subjects)
+    result.state_before, result.message = _int(before.state), before.message
+    if before.state is None:
+        raise RemoteError(before.message)
+    if description_local_path(session_dir, paths.tag) is None and before.state < CopyState.COMPLETE:
+        raise DescriptionError(f"{session_dir}: no description for device {paths.tag!r} (nor an untagged one)")
+    if dry:
+        _plan_only(session_dir, paths, engine, result)
+        result.outcome, result.state_after = "dry", result.state_before
+        return
+    if before.state == CopyState.NOT_REGISTERED:
+        session_initialize(session_dir, remote_subjects=remote_subjects, tag=paths.tag)
+    if before.state <= CopyState.PENDING:
+        _copy(session_dir, paths, engine, progress, result)
+    else:
+        result.manifest = str(paths.manifest) if paths.manifest.exists() else None
+        result.verified = result.manifest is not None
+    session_dir.joinpath(TRANSFER_FLAG).unlink(missing_ok=True)  # the copy is complete: never before
+    _finalize(paths, remote_subjects, expected, result)
+
+
+def _plan(session_dir: Path, paths: DevicePaths, engine: CopyEngine) -> tuple[SessionPlan, Journal]:
+    description = description_read(description_local_path(session_dir, paths.tag))
+    journal = Journal(paths.journal)
+    journaled, checkpoints = journal.load()
+    plan = session_plan(
+        session_dir, paths.session, description, journaled=journaled, checkpoints=checkpoints, algorithm=engine.algorithm
+    )
+    return plan, journal
+
+
+def _plan_only(session_dir: Path, paths: DevicePaths, engine: CopyEngine, result: TransferResult) -> None:
+    plan, _ = _plan(session_dir, paths, engine)
+    result.files, result.bytes = plan.files, plan.bytes
+    result.files_copied, result.bytes_copied = len(plan.jobs), plan.bytes_to_copy  # would be copied
+    if plan.errors:
+        raise DescriptionError("; ".join(plan.errors))
+
+
+def _copy(session_dir: Path, paths: DevicePaths, engine: CopyEngine, progress, result: TransferResult) -> None:
+    plan, journal = _plan(session_dir, paths, engine)
+    result.files, result.bytes = plan.files, plan.bytes
+    if plan.errors:
+        raise DescriptionError("; ".join(plan.errors))
+    tracker = ProgressTracker(progress, exp_ref=paths.exp_ref, bytes_total=plan.bytes_to_copy, files_total=len(plan.jobs))
+    written_before = engine.bytes_written
+    try:
+        copied = engine.copy(plan.jobs, journal=journal, progress=tracker)
+    except CopyFailed as exc:
+        result.files_copied = len(exc.done)
+        raise
+    finally:
+        result.bytes_copied = engine.bytes_written - written_before
+        tracker.finish()
+    result.files_copied = len(copied)
+    records = sorted(plan.verified + copied, key=lambda r: r.path)
+    result.manifest = str(_manifest_write(paths, session_dir, records, engine.algorithm))
+    result.verified = True
+    status_set(paths, CopyState.COMPLETE)
+    journal.remove()
+    _tmp_sweep(paths.session, records)
+
+
+def _manifest_write(paths: DevicePaths, session_dir: Path, records: list[FileRecord], algorithm: str) -> Path:
+    manifest = Manifest(
+        exp_ref=paths.exp_ref,
+        tag=paths.tag,
+        algorithm=algorithm,
+        source=str(session_dir),
+        created=_now(),
+        files=[ManifestEntry(r.path, r.size, r.hash) for r in records],
+    )
+    return manifest_write(paths.manifest, manifest)
+
+
+def _tmp_sweep(remote_session: Path, records: list[FileRecord]) -> None:
+    """Remove temporary files left by killed runs for files that have since been copied whole."""
+    folders = {remote_session.joinpath(*r.path.split("/")).parent for r in records}
+    for folder in folders:
+        for stale in folder.glob(f".*{TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+
+
+def _finalize(paths: DevicePaths, remote_subjects: Path, expected: int | None, result: TransferResult) -> None:
+    report = session_finalize(paths.session, expected_devices=expected)
+    result.message = report.message
+    state = _state(paths, remote_subjects).state
+    result.state_after = _int(state)
+    result.outcome = "finalized" if state == CopyState.FINALIZED else "complete"
+
+
+def _state(paths: DevicePaths, remote_subjects: Path) -> StateReport:
+    return device_state(paths, remote_subjects=Path(remote_subjects))
+
+
+def _int(state: CopyState | None) -> int | None:
+    return None if state is None else int(state)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
