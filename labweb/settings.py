@@ -155,8 +155,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One handler at the root: labweb's records propagate to it (and to pytest's log capture).
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "labweb": {"handlers": ["console"], "level": os.environ.get("LABWEB_LOG_LEVEL", "INFO"), "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING"},
+        "labweb": {"level": os.environ.get("LABWEB_LOG_LEVEL", "INFO")},
+        "django": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,23 @@
+"""Settings for the test suite: labweb's own, with an isolated data dir; LABWEB_TEST_SCALE=1 means PostgreSQL + Redis.
+
+pytest-django reads settings before any conftest runs, so the environment is prepared here.
+"""
+
+import os
+import tempfile
+
+SCALE = os.environ.get("LABWEB_TEST_SCALE") == "1"
+
+os.environ.setdefault("LABWEB_DATA_DIR", tempfile.mkdtemp(prefix="labweb-test-"))
+os.environ.setdefault("LABWEB_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+if SCALE:
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+else:
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+
+from labweb.settings import *  # noqa: E402,F403
+
+# Threads of sync_to_async must not keep connections open past a test: the test database is dropped after.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
