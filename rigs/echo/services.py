@@ -14,7 +14,7 @@ from rigs.echo.core import ErrorReport
 from rigs.echo.errors import EchoError, RemoteError, ServicesError, ServicesTimeout
 from rigs.echo.events import MessageEvent, Observer, notify
 from rigs.echo.transport import DEFAULT_ATTEMPTS, DEFAULT_ECHO_TIMEOUT, EchoEndpoint
-from rigs.echo.wire import Message
+from rigs.echo.wire import Message, plain
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RemoteRig:
     async def request(self, code: int, *payload: Any, timeout: float | None = DEFAULT_TIMEOUT) -> list[Any]:
         """Send `[code, *payload]` and return the payload of the rig's reply (same code)."""
         peer = self.endpoint.endpoint.addr
-        self._report("sent", "request", code, list(payload))
+        self._report("sent", "request", code, [plain(p) for p in payload])
         sent = time.perf_counter()
         try:
             reply = await self.endpoint.request(code, *payload, timeout=timeout)

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ECHO_TIMEOUT = 1.0  # iblutil's default wait for an echo
 DEFAULT_ATTEMPTS = 3  # sends of one confirmed message before giving up (handlers are idempotent)
+# iblutil reads a TCP stream one recv() at a time and takes it as one message, so two of our writes
+# landing in one of its reads (an echo and a fast reply) break it; spacing writes to a peer avoids that.
+DEFAULT_STREAM_GAP = 0.002
 
 _EXPIRED = object()  # a timer's result: cheaper than raising inside the event loop
 _now = time.monotonic
@@ -53,6 +56,7 @@ class EchoEndpoint:
         echo_timeout: float = DEFAULT_ECHO_TIMEOUT,
         attempts: int = DEFAULT_ATTEMPTS,
         linger: float = DEFAULT_LINGER,
+        stream_gap: float = DEFAULT_STREAM_GAP,
         on_message: MessageHandler | None = None,
         on_error_report: ErrorHandler | None = None,
     ) -> None:
@@ -70,6 +74,9 @@ class EchoEndpoint:
         self._datagram: asyncio.DatagramTransport | None = None
         self._server: asyncio.AbstractServer | None = None
         self._streams: dict[Addr, asyncio.Transport] = {}
+        self.stream_gap = stream_gap
+        self._last_write: dict[Addr, float] = {}
+        self._backlog: dict[Addr, list[bytes]] = {}
         self._closed = False
 
     # -- construction -------------------------------------------------------------------------
@@ -147,7 +154,31 @@ class EchoEndpoint:
         stream = self._streams.get(addr)
         if stream is None or stream.is_closing():
             raise ConnectionError(f"no open TCP connection to {addr[0]}:{addr[1]}")
-        stream.write(raw)
+        backlog = self._backlog.get(addr)
+        if backlog is not None:
+            backlog.append(raw)
+            return
+        wait = self._last_write.get(addr, -1e9) + self.stream_gap - _now()
+        if wait <= 0:
+            stream.write(raw)
+            self._last_write[addr] = _now()
+        else:
+            self._backlog[addr] = [raw]
+            self._loop.call_later(wait, self._flush, addr)
+
+    def _flush(self, addr: Addr) -> None:
+        """Write the oldest held-back message to a TCP peer, then schedule the next one."""
+        backlog = self._backlog.get(addr)
+        stream = self._streams.get(addr)
+        if not backlog or stream is None or stream.is_closing():
+            self._backlog.pop(addr, None)
+            return
+        stream.write(backlog.pop(0))
+        self._last_write[addr] = _now()
+        if backlog:
+            self._loop.call_later(self.stream_gap, self._flush, addr)
+        else:
+            del self._backlog[addr]
 
     async def confirmed_send(self, raw: bytes, addr: Addr | None = None, *, _reply: asyncio.Future | None = None) -> None:
         """Send `raw` and wait for the identical bytes back, resending up to `attempts` times.
@@ -299,6 +330,7 @@ class _StreamProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.owner._streams.get(self.peer) is not None:
             del self.owner._streams[self.peer]
+        self.owner._last_write.pop(self.peer, None)
         if self.splitter.pending:
             log.warning("[%s] connection with %s:%d closed mid-message (%d bytes dropped)",
                         self.owner.name, *self.peer, self.splitter.pending)

@@ -45,14 +45,14 @@ class Message:
         return self.code == ERROR
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     # Enum members are ints already; int() keeps json from ever seeing a subclass repr.
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def encode(code: int, *payload: Any) -> bytes:
     """Encode `[code, *payload]` exactly as iblutil's `json.dumps(...).encode()` does."""
-    return _encoder.encode([int(code), *map(_plain, payload)]).encode()
+    return _encoder.encode([int(code), *map(plain, payload)]).encode()
 
 
 def encode_error(exc: BaseException, code: int) -> bytes:
