@@ -1,4 +1,4 @@
-"""The two roles of the dashboard: viewers see everything, operators may also send commands to rigs."""
+"""The two roles of the dashboard: viewers see everything; operators also drive rigs and keep the subject list."""
 
 from django.contrib.auth.models import Group, Permission
 
@@ -6,13 +6,16 @@ OPERATORS = "Operators"
 VIEWERS = "Viewers"
 
 
+# What operators may do beyond viewing: drive rigs, and keep the subject list (add and edit, never delete).
+OPERATOR_PERMISSIONS = ("send_command", "add_subject", "change_subject")
+
+
 def roles_ensure(**_kwargs) -> None:
     """Create both groups (after every migrate, so a fresh database has them)."""
     Group.objects.get_or_create(name=VIEWERS)
     operators, _ = Group.objects.get_or_create(name=OPERATORS)
-    permission = Permission.objects.filter(content_type__app_label="records", codename="send_command").first()
-    if permission is not None:
-        operators.permissions.add(permission)
+    permissions = Permission.objects.filter(content_type__app_label="records", codename__in=OPERATOR_PERMISSIONS)
+    operators.permissions.add(*permissions)
 
 
 def user_is_operator(user) -> bool:

@@ -50,3 +50,26 @@ def rig_events(*, rig: Rig, limit: int = 100) -> QuerySet[RigEvent]:
 
 def rig_commands(*, rig: Rig, limit: int = 50) -> QuerySet[Command]:
     return Command.objects.filter(rig=rig).select_related("issued_by")[:limit]
+
+
+def subject_get(*, name: str) -> Subject:
+    """The subject with this name (Subject.DoesNotExist when there is none)."""
+    return Subject.objects.select_related("responsible").get(name=name)
+
+
+def session_get(*, exp_ref: str) -> Session:
+    """The session with this exp_ref, its subject and the rigs that took part (main rig first)."""
+    return (
+        Session.objects.select_related("subject", "created_by")
+        .prefetch_related("participants__rig")
+        .get(exp_ref=exp_ref)
+    )
+
+
+def session_events(*, session: Session, limit: int = 1000) -> QuerySet[RigEvent]:
+    """The rig events that name this session (data.exp_ref), per rig in time order."""
+    return (
+        RigEvent.objects.filter(data__exp_ref=session.exp_ref)
+        .select_related("rig")
+        .order_by("rig__name", "time", "seq")[:limit]
+    )

@@ -2,4 +2,13 @@
 
 from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("subjects/", views.subject_list, name="subject-list"),
+    path("subjects/add/", views.subject_add, name="subject-add"),
+    path("subjects/<str:name>/", views.subject_detail, name="subject-detail"),
+    path("subjects/<str:name>/edit/", views.subject_edit, name="subject-edit"),
+    path("sessions/", views.session_list, name="session-list"),
+    path("sessions/<str:exp_ref>/", views.session_detail, name="session-detail"),
+]

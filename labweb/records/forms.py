@@ -1,0 +1,73 @@
+"""Forms of the records pages: a subject's fields, and the filters of the session list."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .choices import SessionState
+from .models import Rig, Subject
+
+# /subjects/add/ is the add page, so a subject of that name would have no reachable detail page.
+RESERVED_SUBJECT_NAMES = frozenset({"add"})
+
+
+class SubjectForm(forms.ModelForm):
+    """Add or edit a subject. The name follows the lab server's rule (no dots: ibllib cannot read them)."""
+
+    class Meta:
+        model = Subject
+        fields = ["name", "lab", "species", "responsible", "is_active", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"name": "Letters, digits, '_' and '-' only; it becomes part of every session's path and exp_ref."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user_model = get_user_model()
+        self.fields["responsible"].queryset = user_model.objects.filter(is_active=True).order_by(
+            user_model.USERNAME_FIELD
+        )
+        self.fields["responsible"].label_from_instance = lambda user: user.get_username()
+        if self.instance.pk and self.instance.sessions.exists():
+            # exp_refs and the folders on the lab server already carry this name: renaming would orphan them.
+            self.fields["name"].disabled = True
+            self.fields["name"].help_text = "Sessions exist under this name (exp_refs, server folders): it cannot change."
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name.lower() in RESERVED_SUBJECT_NAMES:
+            raise forms.ValidationError(f"{name!r} is reserved by the dashboard; choose another subject name.")
+        return name
+
+
+class SessionFilterForm(forms.Form):
+    """The GET filters of the session list; a field left empty does not filter."""
+
+    subject = forms.ChoiceField(required=False)
+    rig = forms.ChoiceField(required=False)
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    state = forms.ChoiceField(required=False, choices=[("", "any")] + list(SessionState.choices))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].choices = [("", "any")] + [
+            (name, name) for name in Subject.objects.order_by("name").values_list("name", flat=True)
+        ]
+        self.fields["rig"].choices = [("", "any")] + [
+            (name, name) for name in Rig.objects.order_by("name").values_list("name", flat=True)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid, non-empty filters as keyword arguments of selectors.session_list."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return {key: value for key, value in self.cleaned_data.items() if value}

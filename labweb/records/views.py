@@ -1,0 +1,139 @@
+"""Pages for subjects and sessions: what a lab manager needs day to day without the admin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from . import selectors, services
+from .choices import STATE_COLOURS, CopyState
+from .forms import SessionFilterForm, SubjectForm
+from .models import Session, SessionRig, Subject
+
+PAGE_SIZE = 50
+EVENT_SUMMARY_CHARS = 120
+
+# Copy states on the lab server, coloured like the other state badges; None means the server was unreachable.
+COPY_STATE_COLOURS = {
+    CopyState.NOT_REGISTERED: "grey",
+    CopyState.PENDING: "orange",
+    CopyState.COMPLETE: "blue",
+    CopyState.FINAL: "green",
+}
+
+
+def subject_list(request):
+    query = request.GET.get("q", "").strip()
+    # order_by again: Meta.ordering does not apply to a GROUP BY query.
+    subjects = (
+        selectors.subject_list(search=query)
+        .select_related("responsible")
+        .annotate(session_count=Count("sessions"))
+        .order_by("name")
+    )
+    page = Paginator(subjects, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "records/subject_list.html", {"nav": "subjects", "page": page, "q": query})
+
+
+def subject_detail(request, name: str):
+    subject = _subject_or_404(name)
+    page = Paginator(selectors.session_list(subject=subject.name), PAGE_SIZE).get_page(request.GET.get("page"))
+    _colour_sessions(page)
+    return render(request, "records/subject_detail.html", {"nav": "subjects", "subject": subject, "page": page})
+
+
+@permission_required("records.add_subject", raise_exception=True)
+def subject_add(request):
+    form = SubjectForm(request.POST or None, initial={"responsible": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        subject = services.subject_create(**form.cleaned_data)
+        messages.success(request, f"Subject {subject.name} added.")
+        return redirect("subject-detail", name=subject.name)
+    return render(request, "records/subject_form.html", {"nav": "subjects", "form": form, "subject": None})
+
+
+@permission_required("records.change_subject", raise_exception=True)
+def subject_edit(request, name: str):
+    subject = _subject_or_404(name)
+    form = SubjectForm(request.POST or None, instance=subject)
+    if request.method == "POST" and form.is_valid():
+        subject = form.save()
+        messages.success(request, f"Subject {subject.name} saved.")
+        return redirect("subject-detail", name=subject.name)
+    return render(request, "records/subject_form.html", {"nav": "subjects", "form": form, "subject": subject})
+
+
+def session_list(request):
+    form = SessionFilterForm(request.GET or None)
+    page = Paginator(selectors.session_list(**form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
+    _colour_sessions(page)
+    return render(request, "records/session_list.html", {"nav": "sessions", "form": form, "page": page})
+
+
+def session_detail(request, exp_ref: str):
+    try:
+        session = selectors.session_get(exp_ref=exp_ref)
+    except Session.DoesNotExist:
+        raise Http404(f"No session {exp_ref}") from None
+    session.state_colour = STATE_COLOURS.get(session.state, "grey")
+    participants = list(session.participants.all())
+    for participant in participants:
+        _colour_participant(participant)
+    events = list(selectors.session_events(session=session))
+    for event in events:
+        event.summary = _event_summary(event.data)
+    timelines = _by_rig(events)
+    return render(
+        request,
+        "records/session_detail.html",
+        {"nav": "sessions", "session": session, "participants": participants, "timelines": timelines},
+    )
+
+
+def _subject_or_404(name: str) -> Subject:
+    try:
+        return selectors.subject_get(name=name)
+    except Subject.DoesNotExist:
+        raise Http404(f"No subject {name}") from None
+
+
+def _colour_sessions(sessions: Iterable[Session]) -> None:
+    for session in sessions:
+        session.state_colour = STATE_COLOURS.get(session.state, "grey")
+
+
+def _colour_participant(participant: SessionRig) -> None:
+    participant.state_colour = STATE_COLOURS.get(participant.state, "grey")
+    if participant.copy_state is None:
+        participant.copy_label, participant.copy_colour = "Unknown (server unreachable)", "grey"
+    else:
+        participant.copy_label = participant.get_copy_state_display()
+        participant.copy_colour = COPY_STATE_COLOURS.get(participant.copy_state, "grey")
+
+
+def _event_summary(data) -> str:
+    """One line of the event's data, without the exp_ref every row shares."""
+    if not isinstance(data, dict):
+        text = json.dumps(data, default=str)
+    else:
+        text = ", ".join(
+            f"{key}={value if isinstance(value, str) else json.dumps(value, default=str)}"
+            for key, value in data.items()
+            if key != "exp_ref"
+        )
+    return text if len(text) <= EVENT_SUMMARY_CHARS else text[: EVENT_SUMMARY_CHARS - 1] + "…"
+
+
+def _by_rig(events: list) -> list[tuple[str, list]]:
+    """Events grouped per rig (they arrive sorted by rig name, then time)."""
+    groups: dict[str, list] = {}
+    for event in events:
+        groups.setdefault(event.rig.name, []).append(event)
+    return list(groups.items())

@@ -1,0 +1,165 @@
+"""Session pages: the filtered, paginated list and the detail with its rigs and their events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from labweb.records import services
+from labweb.records.choices import CopyState, SessionState
+from labweb.records.models import RigEvent, Session, SessionRig
+
+pytestmark = pytest.mark.django_db
+
+
+def refs_listed(response) -> list[str]:
+    return [session.exp_ref for session in response.context["page"]]
+
+
+@pytest.fixture
+def rigs(db):
+    return {name: services.rig_create(name=name, kind=kind)[0]
+            for name, kind in [("behavior-1", "behavior"), ("cam-left", "video"), ("ephys-1", "ephys")]}
+
+
+@pytest.fixture
+def sessions(subject, rigs, day):
+    """Three sessions that differ in subject, rig, date and state, one at a time."""
+    other = services.subject_create(name="ZM_1")
+    first = services.session_create(subject=subject, date=day, rigs=[rigs["behavior-1"]])
+    second = services.session_create(subject=subject, date=day + dt.timedelta(days=1), rigs=[rigs["cam-left"]])
+    third = services.session_create(subject=other, date=day + dt.timedelta(days=2), rigs=[rigs["behavior-1"]])
+    Session.objects.filter(pk=second.pk).update(state=SessionState.RUNNING)
+    return first, second, third
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({}, [2, 1, 0]),
+        ({"subject": "KS051"}, [1, 0]),
+        ({"rig": "behavior-1"}, [2, 0]),
+        ({"state": "running"}, [1]),
+        ({"date_from": "2024-03-06"}, [2, 1]),
+        ({"date_to": "2024-03-06"}, [1, 0]),
+        ({"date_from": "2024-03-06", "date_to": "2024-03-06"}, [1]),
+        ({"subject": "KS051", "rig": "behavior-1"}, [0]),
+    ],
+    ids=["none", "subject", "rig", "state", "from", "to", "one-day", "subject+rig"],
+)
+def test_each_filter_narrows_the_list(viewer_client, sessions, params, expected):
+    response = viewer_client.get("/sessions/", params)
+    assert response.status_code == 200
+    assert response.context["nav"] == "sessions"
+    assert refs_listed(response) == [sessions[i].exp_ref for i in expected]
+
+
+def test_a_reversed_date_range_is_reported(viewer_client, sessions):
+    response = viewer_client.get("/sessions/", {"date_from": "2024-03-07", "date_to": "2024-03-05"})
+    assert "The end date is before the start date." in response.content.decode()
+
+
+def test_an_unknown_filter_value_is_reported_not_a_crash(viewer_client, sessions):
+    response = viewer_client.get("/sessions/", {"state": "exploded"})
+    assert response.status_code == 200
+    assert "state" in response.context["form"].errors
+
+
+def test_the_list_is_paginated_by_50_and_pages_keep_the_filters(viewer_client, subject, day):
+    for _ in range(51):
+        services.session_create(subject=subject, date=day)
+    first = viewer_client.get("/sessions/", {"subject": "KS051"})
+    assert len(refs_listed(first)) == 50
+    assert "?subject=KS051&amp;page=2" in first.content.decode()
+    second = viewer_client.get("/sessions/", {"subject": "KS051", "page": 2})
+    assert refs_listed(second) == [f"{day.isoformat()}_1_KS051"]
+
+
+def test_the_list_shows_state_badges_with_their_colour(viewer_client, sessions):
+    content = viewer_client.get("/sessions/").content.decode()
+    assert '<span class="badge green">Running</span>' in content
+    assert '<span class="badge grey">Created</span>' in content
+
+
+@pytest.fixture
+def multi_rig_session(subject, rigs, day):
+    session = services.session_create(
+        subject=subject, date=day, rigs=[rigs["behavior-1"], rigs["cam-left"], rigs["ephys-1"]],
+        main_rig=rigs["behavior-1"],
+    )
+    SessionRig.objects.filter(session=session, rig=rigs["behavior-1"]).update(
+        is_main_sync=True, state=SessionState.STOPPED, copy_state=CopyState.FINAL
+    )
+    SessionRig.objects.filter(session=session, rig=rigs["cam-left"]).update(
+        state=SessionState.RUNNING, copy_state=CopyState.PENDING
+    )
+    return session
+
+
+def participant_rows(response) -> dict[str, SessionRig]:
+    return {part.rig.name: part for part in response.context["participants"]}
+
+
+def test_detail_shows_the_rigs_that_took_part(viewer_client, multi_rig_session):
+    response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
+    assert response.status_code == 200
+    assert list(participant_rows(response)) == ["behavior-1", "cam-left", "ephys-1"]  # main rig first
+    content = response.content.decode()
+    assert "<td>main, main sync</td>" in content
+
+
+def test_detail_shows_each_rigs_copy_state_with_its_label(viewer_client, multi_rig_session):
+    response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
+    rows = participant_rows(response)
+    assert {name: (row.copy_label, row.copy_colour) for name, row in rows.items()} == {
+        "behavior-1": ("Finalized", "green"),
+        "cam-left": ("Pending", "orange"),
+        "ephys-1": ("Unknown (server unreachable)", "grey"),
+    }
+    content = response.content.decode()
+    assert '<span class="badge green">3 · Finalized</span>' in content
+    assert '<span class="badge orange">1 · Pending</span>' in content
+    assert '<span class="badge green">Running</span>' in content  # cam-left's lifecycle state
+
+
+def _event(rig, seq, name, exp_ref, second, **data):
+    return RigEvent.objects.create(
+        rig=rig, seq=seq, name=name, data={"exp_ref": exp_ref, **data},
+        time=timezone.make_aware(dt.datetime(2024, 3, 5, 10, 0, second), dt.timezone.utc),
+    )
+
+
+def test_detail_shows_this_sessions_events_per_rig_in_time_order(viewer_client, multi_rig_session, rigs):
+    ref = multi_rig_session.exp_ref
+    _event(rigs["cam-left"], 2, "spool.started", ref, 3, file="2024-03-05_series.h5")
+    _event(rigs["behavior-1"], 8, "session.stopped", ref, 9)
+    _event(rigs["behavior-1"], 7, "session.started", ref, 1)
+    _event(rigs["behavior-1"], 9, "session.started", "2024-03-05_2_KS051", 20)  # another session
+    RigEvent.objects.create(rig=rigs["cam-left"], seq=3, name="disk.low", time=timezone.now(), data={})
+
+    response = viewer_client.get(f"/sessions/{ref}/")
+    timelines = {rig: [(e.seq, e.name, e.summary) for e in events] for rig, events in response.context["timelines"]}
+    assert timelines == {
+        "behavior-1": [(7, "session.started", ""), (8, "session.stopped", "")],
+        "cam-left": [(2, "spool.started", "file=2024-03-05_series.h5")],
+    }
+    assert "2024-03-05 10:00:03.000" in response.content.decode()
+
+
+def test_a_long_event_summary_is_shortened(viewer_client, multi_rig_session, rigs):
+    _event(rigs["cam-left"], 1, "spool.failed", multi_rig_session.exp_ref, 0, error="x" * 500)
+    response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
+    [(_, [event])] = response.context["timelines"]
+    assert len(event.summary) == 120 and event.summary.endswith("…")
+
+
+def test_detail_without_events_has_no_timeline(viewer_client, multi_rig_session):
+    response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
+    assert response.context["timelines"] == []
+    assert "Rig events" not in response.content.decode()
+
+
+def test_unknown_session_is_404(viewer_client):
+    assert viewer_client.get("/sessions/2024-01-01_1_nobody/").status_code == 404
