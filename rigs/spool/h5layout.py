@@ -1,0 +1,145 @@
+"""The HDF5 layout of one series, as PYME, PyTables, h5py and h5dump read it (DESIGN 4.3).
+
+/ImageData  (frames, height, width), one frame per chunk, DimOrder/SizeC/SizeZ/SizeT attributes
+/Events     EventDescr S256, EventName S32, Time f8 (this order: PYME takes fields by position)
+/FrameInfo  FrameNum i8, Time f8 per stored frame (camera frame number and epoch time)
+/MetaData   nested groups of scalar attributes; MetaData/Spool.Complete = 1 is written last
+
+libver ("earliest", "v110") + a flush every <= 2 s survives kill -9 for h5py, PyTables and PYME; SWMR needs
+("v110", "v110") and then only h5py (swmr=True) reads the file until it is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import hdf5plugin  # noqa: F401  (filters for reading back)
+import numpy as np
+
+from rigs.spool import metadata
+from rigs.spool.codecs import Codec
+from rigs.spool.diskio import fsync_path
+
+LIBVER = ("earliest", "v110")
+SWMR_LIBVER = ("v110", "v110")
+EVENT_DTYPE = np.dtype([("EventDescr", "S256"), ("EventName", "S32"), ("Time", "<f8")])
+FRAME_DTYPE = np.dtype([("FrameNum", "<i8"), ("Time", "<f8")])
+COMPLETE_KEY = "Spool.Complete"
+
+
+@dataclass
+class Chunk:
+    """One frame on its way to /ImageData: `data` is the encoded chunk (or the raw frame)."""
+
+    index: int
+    frame_no: int
+    time: float
+    data: Any
+    filtered: bool = False  # data is a raw frame to push through the HDF5 filter pipeline
+
+
+class SeriesFile:
+    """One open series file, used by the writer thread only (h5py serialises HDF5 calls anyway)."""
+
+    def __init__(self, f: h5py.File, path: Path, swmr: bool):
+        self.f = f
+        self.path = path
+        self.swmr = swmr
+        self.image = f["ImageData"]
+        self.events = f["Events"]
+        self.frame_info = f["FrameInfo"]
+        self.frames = 0
+
+    @classmethod
+    def create(cls, path: Path, frame_shape: tuple[int, int], dtype: np.dtype, codec: Codec, *,
+               swmr: bool = False, entries: Mapping[str, Any] = ()) -> "SeriesFile":
+        """Create `path` exclusively (FileExistsError if it exists: a file is never overwritten)."""
+        f = h5py.File(path, "x", libver=SWMR_LIBVER if swmr else LIBVER)
+        try:
+            image = f.create_dataset(
+                "ImageData", shape=(0, *frame_shape), maxshape=(None, *frame_shape), chunks=(1, *frame_shape),
+                dtype=dtype, **codec.h5_options,
+            )
+            image.attrs["DimOrder"] = np.bytes_(b"XYCZT")
+            for name, value in (("SizeC", 1), ("SizeZ", 1), ("SizeT", -1)):  # SizeT -1: count the frames
+                image.attrs[name] = np.int64(value)
+            f.create_dataset("Events", shape=(0,), maxshape=(None,), chunks=(64,), dtype=EVENT_DTYPE)
+            f.create_dataset("FrameInfo", shape=(0,), maxshape=(None,), chunks=(4096,), dtype=FRAME_DTYPE)
+            metadata.write_entries(f, entries)
+            f.flush()
+            if swmr:
+                f.swmr_mode = True  # no new objects or attributes from here until the file is closed
+        except BaseException:
+            f.close()
+            path.unlink(missing_ok=True)
+            raise
+        return cls(f, path, swmr)
+
+    def append(self, chunks: Sequence[Chunk]) -> int:
+        """Write consecutive frames; the extent grows only to what is written. Returns bytes written."""
+        if not chunks:
+            return 0
+        start = self.frames
+        if chunks[0].index != start or chunks[-1].index != start + len(chunks) - 1:
+            raise RuntimeError(f"frames out of order: expected {start}, got {chunks[0].index}..")
+        end = start + len(chunks)
+        self.image.resize(end, axis=0)
+        written = 0
+        for chunk in chunks:
+            if chunk.filtered:
+                self.image.write_direct(np.ascontiguousarray(chunk.data), dest_sel=np.s_[chunk.index])
+                written += self.image.id.get_chunk_info_by_coord((chunk.index, 0, 0)).size
+            else:
+                self.image.id.write_direct_chunk((chunk.index, 0, 0), chunk.data)
+                written += chunk.data.nbytes if hasattr(chunk.data, "nbytes") else len(chunk.data)
+        rows = np.array([(c.frame_no, c.time) for c in chunks], dtype=FRAME_DTYPE)
+        self.frame_info.resize(end, axis=0)
+        self.frame_info[start:end] = rows
+        self.frames = end
+        return written
+
+    def add_events(self, events: Sequence[tuple[str, str, float]]) -> None:
+        """Append (name, description, epoch time) rows; names over 32 and texts over 256 bytes are cut."""
+        if not events:
+            return
+        rows = np.array([(descr.encode()[:256], name.encode()[:32], t) for name, descr, t in events],
+                        dtype=EVENT_DTYPE)
+        n = self.events.shape[0]
+        self.events.resize(n + len(rows), axis=0)
+        self.events[n:] = rows
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def finalize(path: Path, entries: Mapping[str, Any], *, swmr: bool) -> None:
+    """Write end-of-series metadata, make it durable, and only then mark the file complete.
+
+    Runs after the writer closed the file: attributes cannot be added under SWMR, and a clean reopen makes the
+    order on disk certain (frames and events, then metadata, then Complete).
+    """
+    fsync_path(path)
+    with h5py.File(path, "r+", libver=SWMR_LIBVER if swmr else LIBVER) as f:
+        metadata.write_entries(f, entries)
+        f.flush()
+        fsync_path(path)
+        metadata.write_entries(f, {COMPLETE_KEY: 1})
+        f.flush()
+    fsync_path(path)
+
+
+def is_complete(path: str | Path) -> bool:
+    """True when a series file was closed with everything on disk (MetaData/Spool.Complete == 1)."""
+    try:
+        with h5py.File(path, "r") as f:
+            group = f.get("MetaData/Spool")
+            return group is not None and int(group.attrs.get("Complete", 0)) == 1
+    except OSError:
+        return False
