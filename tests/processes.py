@@ -1,0 +1,111 @@
+"""Real processes for tests: a dashboard (daphne) with its own database, and rig agents, on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+
+SCALE = os.environ.get("LABWEB_TEST_SCALE") == "1"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class DashboardProcess:
+    """A dashboard with a database of its own (a SQLite file, or a fresh PostgreSQL database in scale mode)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}}
+        self.env.update(LABWEB_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO), LABWEB_LOG_LEVEL="INFO")
+        self.database = None
+        if SCALE:
+            self.database = f"labweb_proc_{uuid.uuid4().hex[:10]}"
+            _postgres(f'CREATE DATABASE "{self.database}"')
+            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
+            self.env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+        self.process: subprocess.Popen | None = None
+        self.manage("migrate", "-v0")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "labweb.cli", *args], env=self.env, capture_output=True,
+                                text=True, timeout=120, cwd=REPO)
+        if result.returncode != 0:
+            raise RuntimeError(f"labweb {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def query(self, code: str):
+        """Run ORM code in a separate process against this dashboard's database; `code` sets `result`."""
+        script = f"import json\nfrom labweb.records.models import *\n{code}\nprint('RESULT=' + json.dumps(result))"
+        out = self.manage("shell", "-c", script)
+        return json.loads(out.split("RESULT=", 1)[1])
+
+    def add_rig(self, name: str, kind: str = "video") -> str:
+        return self.manage("rig", "add", name, "--kind", kind).strip()
+
+    def start(self) -> None:
+        log = open(self.data_dir / "daphne.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "labweb.asgi:application"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        wait_for_port(self.port)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as when the server loses power or is OOM-killed."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.database:
+            _postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            self.database = None
+
+
+def rig_config(path: Path, *, name: str, port: int, token: str, kind: str = "video", **extra) -> Path:
+    config = {"name": name, "kind": kind, "dashboard": f"ws://127.0.0.1:{port}", "token": token,
+              "state_dir": str(path.parent / f"{name}-state"), **extra}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _postgres(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        connection.execute(sql)
