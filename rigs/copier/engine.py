@@ -208,7 +208,7 @@ class CopyEngine:
         data = src.read()
         hasher.update(data)
         sampler.take(0, memoryview(data))
-        dst.write(data)
+        _pwrite(dst, memoryview(data), 0)
         self._count(len(data), progress)
 
     def _stream(self, src, dst, before, hasher, sampler, resume_at, cp, job, tmp, journal, progress) -> None:
