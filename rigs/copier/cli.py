@@ -54,10 +54,10 @@ def transfer_command(args: argparse.Namespace) -> int:
     _print_states("after", sessions, args)
     for result in results:
         _print_result(result, args.json)
-    failed = [r for r in results if not r.ok]
+    failed: list[object] = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} ok, {len(failed)} failed")
     if args.cleanup_weeks is not None:
         failed += _cleanup(args)
-    print(f"{len(results) - len([r for r in results if not r.ok])} ok, {len([r for r in results if not r.ok])} failed")
     return 1 if failed else 0
 
 
