@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import socket
@@ -109,3 +110,45 @@ def _postgres(sql: str) -> None:
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
         connection.execute(sql)
+
+
+class Demo:
+    """`labweb demo` as a user runs it, in a data dir of its own."""
+
+    def __init__(self, data_dir: Path, rigs: int) -> None:
+        self.port = free_port()
+        self.password = "browser-test-pw"
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+        env.update(LABWEB_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+        self.output = data_dir.parent / "demo-output.txt"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "labweb.cli", "demo", "--port", str(self.port), "--rigs", str(rigs),
+             "--password", self.password],
+            cwd=REPO, env=env, stdout=open(self.output, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        wait_for_port(self.port, timeout=60)
+        self.pids = self._wait_for_pids(rigs)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_for_pids(self, rigs: int) -> dict[str, int]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pids = dict(re.findall(r"rig-(\S+): pid (\d+)", self.output.read_text()))
+            if len(pids) == rigs:
+                return {name: int(pid) for name, pid in pids.items()}
+            time.sleep(0.2)
+        raise TimeoutError(f"the demo did not start its rigs: {self.output.read_text()}")
+
+    def stop(self) -> int:
+        self.process.terminate()
+        return self.process.wait(timeout=30)
+
+    def login(self, page, user: str = "admin") -> None:
+        page.goto(self.url + "/")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", self.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(self.url + "/")

@@ -132,7 +132,7 @@ export function renderCard(item, options) {
   card.querySelector(".last-seen").textContent = ago(entry.last_seen);
   const disk = entry.disk;
   const used = disk && disk.total ? 1 - disk.free / disk.total : 0;
-  card.querySelector(".disk-text").textContent = disk ? `${bytes(disk.free)} of ${bytes(disk.total)}` : "–";
+  card.querySelector(".disk-text").textContent = disk ? `${bytes(disk.free)} free of ${bytes(disk.total)}` : "–";
   const diskMeter = card.querySelector(".disk-meter");
   diskMeter.className = `meter disk-meter ${used > 0.95 ? "full" : used > 0.85 ? "warn" : ""}`;
   diskMeter.firstElementChild.style.width = `${used * 100}%`;

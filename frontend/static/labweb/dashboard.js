@@ -99,5 +99,6 @@ const link = new LiveLink("/ws/dashboard/", {
 });
 
 link.start();
+window.labwebLink = link; // for the browser console (and the browser tests)
 // "Last seen" and offline ages move even when nothing arrives.
 setInterval(() => rigs.forEach((item) => item.entry && draw(item)), 1000);
