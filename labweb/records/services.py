@@ -15,6 +15,7 @@ from django.utils import timezone
 from rigs.messages import COMMAND_ACTIONS
 
 from .choices import CommandState, SessionOrigin
+from .events import events_apply
 from .models import Command, Rig, RigEvent, Session, SessionRig, Subject
 from .tokens import token_hash, token_new
 
@@ -201,9 +202,13 @@ def commands_expire(*, older_than: dt.datetime) -> list[Command]:
 
 
 def events_store(*, rig: Rig, events: Iterable[Mapping]) -> list[int]:
-    """Store events idempotently (unique rig+seq) and return the seqs now safely on disk, to be acked."""
-    rows = [
-        RigEvent(
+    """Store events idempotently (unique rig+seq) and return the seqs now safely on disk, to be acked.
+
+    Events seen for the first time are turned into records (sessions, spool runs, transfers) in the same
+    transaction, so a resent event is neither stored nor applied twice.
+    """
+    rows = {
+        int(event["seq"]): RigEvent(
             rig=rig,
             seq=int(event["seq"]),
             name=str(event["name"]),
@@ -211,9 +216,12 @@ def events_store(*, rig: Rig, events: Iterable[Mapping]) -> list[int]:
             data=dict(event.get("data") or {}),
         )
         for event in events
-    ]
+    }
     if not rows:
         return []
     with transaction.atomic():
-        RigEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return [row.seq for row in rows]
+        known = set(RigEvent.objects.filter(rig=rig, seq__in=list(rows)).values_list("seq", flat=True))
+        new = [row for seq, row in sorted(rows.items()) if seq not in known]
+        RigEvent.objects.bulk_create(new, ignore_conflicts=True)
+        events_apply(rig=rig, events=new)
+    return list(rows)
