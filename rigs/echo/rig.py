@@ -10,7 +10,6 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from rigs.echo.codes import ExpMessage, ExpStatus
 from rigs.echo.core import Addr, ErrorReport
-from rigs.echo.errors import EchoTimeout
 from rigs.echo.events import MessageEvent, Observer, notify
 from rigs.echo.transport import DEFAULT_ATTEMPTS, DEFAULT_ECHO_TIMEOUT, EchoEndpoint
 from rigs.echo.wire import Message, encode_error
@@ -145,56 +144,70 @@ class EchoRig:
         if message.code == M.ALYX:
             log.info("[%s] ignoring ALYX from %s:%d (Alyx tokens are not handled by labweb)", self.name, *addr)
             return
-        task = asyncio.ensure_future(self._serve(Request(message.code, message.payload, addr), time.perf_counter()))
+        request = Request(message.code, message.payload, addr)
+        received = time.perf_counter()
+        waits = self.handlers.get(message.code) is not None or (message.code in _SERIALIZED and self._lock.locked())
+        if not waits:
+            self._reply(request, received, {})  # nothing to await: answer in this very callback
+            return
+        task = asyncio.ensure_future(self._serve(request, received))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: Request, received: float) -> None:
+        handler = self.handlers.get(request.code)
         try:
             if request.code in _SERIALIZED:
                 async with self._lock:
-                    reply = await self._answer(request)
+                    extra = await handler(request) if handler is not None else None
             else:
-                reply = await self._answer(request)
+                extra = await handler(request)
         except Exception as exc:
             log.exception("[%s] %s handler failed", self.name, request.name)
             self._send_error(request, exc)
             return
-        elapsed = time.perf_counter() - received
-        self._report("sent", "reply", request.peer, request.code, reply, elapsed)
+        self._reply(request, received, dict(extra or {}))
+
+    def _reply(self, request: Request, received: float, extra: dict[str, Any]) -> None:
+        """Apply the message to the rig's state and send the reply (confirmed, resent if need be)."""
         try:
-            await self._endpoint.confirmed_send(self._endpoint.encode(request.code, *reply), request.peer)
-        except (EchoTimeout, OSError) as exc:
-            log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, exc)
+            status = _NEXT_STATUS.get(request.code, self.status)
+            exp_ref = self._exp_ref_after(request, extra)
+            payload = self._reply_payload(request.code, extra, status, exp_ref)
+            raw = self._endpoint.encode(request.code, *payload)
+        except Exception as exc:
+            log.exception("[%s] %s reply failed", self.name, request.name)
+            self._send_error(request, exc)
+            return
+        self.status, self.exp_ref = status, exp_ref  # only once the reply is sure to go out
+        self._report("sent", "reply", request.peer, request.code, payload, time.perf_counter() - received)
+        done = self._endpoint.confirmed_send_nowait(raw, request.peer)
+        done.add_done_callback(lambda fut, request=request: self._reply_done(fut, request))
 
-    async def _answer(self, request: Request) -> list[Any]:
-        self._take_exp_ref(request)
-        handler = self.handlers.get(request.code)
-        extra = dict(await handler(request) or {}) if handler is not None else {}
-        if request.code in _NEXT_STATUS:
-            self.status = _NEXT_STATUS[request.code]
-        return self._reply_payload(request.code, extra)
+    def _reply_done(self, fut: asyncio.Future, request: Request) -> None:
+        if not fut.cancelled() and fut.exception() is not None:
+            log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, fut.exception())
 
-    def _take_exp_ref(self, request: Request) -> None:
-        ref = request.exp_ref
-        if ref and (request.code != M.EXPINFO or not self.main_sync):
-            self.exp_ref = ref
-
-    def _reply_payload(self, code: int, extra: dict[str, Any]) -> list[Any]:
-        if code == M.EXPINFO:
-            exp_ref = extra.pop("exp_ref", None) or self.exp_ref
-            if self.main_sync and not exp_ref:
+    def _exp_ref_after(self, request: Request, extra: dict[str, Any]) -> str | None:
+        """The exp_ref this rig holds once the message is handled."""
+        if request.code == M.EXPINFO and self.main_sync:
+            exp_ref = extra.pop("exp_ref", None) or self.exp_ref  # the main sync gives the exp_ref
+            if not exp_ref:
                 raise ValueError(f"{self.name} is the main sync but has no exp_ref to give")
-            if self.main_sync:
-                self.exp_ref = exp_ref
-            return [int(self.status), {"main_sync": self.main_sync, "exp_ref": exp_ref, **extra}]
+            return exp_ref
+        return request.exp_ref or self.exp_ref
+
+    def _reply_payload(self, code: int, extra: dict[str, Any], status: int, exp_ref: str | None) -> list[Any]:
+        if code == M.EXPINFO:
+            extra.pop("main_sync", None)  # what this rig is configured as wins
+            return [int(status), {"main_sync": self.main_sync, "exp_ref": exp_ref, **extra}]
         if code == M.EXPSTATUS:
-            return [int(extra.get("status", self.status))]
+            return [int(extra.get("status", status))]
         if code == M.EXPSTART:
-            return [self.exp_ref, extra or None]
+            return [exp_ref, extra or None]
         if code == M.EXPINIT:
-            return [{"exp_ref": self.exp_ref, "status": int(self.status), **extra}]
-        return [{"status": int(self.status), **extra}]
+            return [{"exp_ref": exp_ref, "status": int(status), **extra}]
+        return [{"status": int(status), **extra}]
 
     def _send_error(self, request: Request, exc: Exception) -> None:
         raw = encode_error(exc, request.code)

@@ -35,11 +35,6 @@ def _expire(fut: asyncio.Future) -> None:
         fut.set_result(_EXPIRED)
 
 
-def _settle(fut: asyncio.Future | None, result: Any) -> None:
-    if fut is not None and not fut.done():
-        fut.set_result(result)
-
-
 class EchoEndpoint:
     """One local echo endpoint: a listener (`listen`) serving many peers or a sender (`connect`) to one.
 
@@ -180,58 +175,32 @@ class EchoEndpoint:
         else:
             del self._backlog[addr]
 
-    async def confirmed_send(self, raw: bytes, addr: Addr | None = None, *, _reply: asyncio.Future | None = None) -> None:
+    def confirmed_send_nowait(self, raw: bytes, addr: Addr | None = None) -> asyncio.Future:
+        """Start a confirmed send; the future resolves on the echo or fails with `EchoTimeout`."""
+        future = self._loop.create_future()
+        _ConfirmedSend(self, raw, self._peer(addr), future, settle_on_echo=True).start()
+        return future
+
+    async def confirmed_send(self, raw: bytes, addr: Addr | None = None) -> None:
         """Send `raw` and wait for the identical bytes back, resending up to `attempts` times.
 
-        Raises `EchoTimeout` when no attempt was echoed. A reply to the same request (`_reply`)
-        also proves delivery, so it ends the wait.
+        Raises `EchoTimeout` when no attempt was echoed.
         """
-        addr = self._peer(addr)
-        for attempt in range(1, self.attempts + 1):
-            if _reply is not None and _reply.done():
-                return
-            if await self._attempt(raw, addr, _reply):
-                return
-            log.warning("[%s] no echo from %s:%d for %s (attempt %d of %d)",
-                        self.name, addr[0], addr[1], raw[:60], attempt, self.attempts)
-        raise EchoTimeout(f"{self.name}: no echo from {addr[0]}:{addr[1]} after {self.attempts} attempts")
-
-    async def _attempt(self, raw: bytes, addr: Addr, reply: asyncio.Future | None) -> bool:
-        fut = self._loop.create_future()
-        self.core.sent(addr, raw, _now(), fut)
-        try:
-            await self._write_or_reconnect(raw, addr)
-        except OSError as exc:
-            log.warning("[%s] send to %s:%d failed: %s", self.name, addr[0], addr[1], exc)
-        wake = (lambda _, f=fut: _settle(f, True)) if reply is not None else None
-        if wake is not None:
-            reply.add_done_callback(wake)  # a reply proves the request arrived
-        handle = self._loop.call_later(self.echo_timeout, _expire, fut)
-        try:
-            return await fut is not _EXPIRED
-        finally:
-            handle.cancel()
-            if wake is not None:
-                reply.remove_done_callback(wake)
-            self.core.abandon(addr, raw, fut)
-
-    async def _write_or_reconnect(self, raw: bytes, addr: Addr) -> None:
-        if self.endpoint.is_stream and not self.listening and addr not in self._streams and not self._closed:
-            await self._open_stream()  # a sending TCP endpoint reconnects after a dropped connection
-        self.send(raw, addr)
+        await self.confirmed_send_nowait(raw, addr)
 
     async def request(self, code: int, *payload: Any, addr: Addr | None = None, timeout: float | None = None) -> Message:
         """Send `[code, *payload]` (confirmed) and return the peer's reply with the same code.
 
-        Raises `EchoTimeout`, `ReplyTimeout` or `RemoteError` (the peer's handler failed).
+        Raises `EchoTimeout`, `ReplyTimeout` or `RemoteError` (the peer's handler failed). A reply
+        also proves delivery, so it ends the resending even if the echo was lost.
         """
         addr = self._peer(addr)
         raw = self.encode(code, *payload)
         reply = self._loop.create_future()
         self.core.expect_reply(addr, code, reply)
+        _ConfirmedSend(self, raw, addr, reply, settle_on_echo=False).start()
         handle = self._loop.call_later(timeout, _expire, reply) if timeout else None
         try:
-            await self.confirmed_send(raw, addr, _reply=reply)
             result = await reply
         finally:
             if handle is not None:
@@ -246,7 +215,8 @@ class EchoEndpoint:
         event = self.core.receive(raw, addr, _now())
         kind = type(event)
         if kind is Echo:
-            _settle(event.token, True)
+            if event.token is not None:
+                event.token.echoed()
         elif kind is Incoming:
             self._incoming(event)
         elif kind is ErrorReport:
@@ -290,8 +260,77 @@ class EchoEndpoint:
         for stream in list(self._streams.values()):
             stream.close()
         for token in self.core.waiters():
-            if isinstance(token, asyncio.Future) and not token.done():
-                token.cancel()
+            future = token.future if isinstance(token, _ConfirmedSend) else token
+            if isinstance(future, asyncio.Future) and not future.done():
+                future.cancel()
+
+
+class _ConfirmedSend:
+    """One confirmed send as loop callbacks (no task): send, arm a timer, resend on timeout.
+
+    `future` is what the caller awaits: with `settle_on_echo` the echo resolves it; otherwise (a
+    request) the reply does, and its completion stops the resending. Giving up sets `EchoTimeout`.
+    """
+
+    __slots__ = ("ep", "raw", "addr", "future", "settle_on_echo", "attempt", "timer", "confirmed")
+
+    def __init__(self, ep: EchoEndpoint, raw: bytes, addr: Addr, future: asyncio.Future, *, settle_on_echo: bool) -> None:
+        self.ep, self.raw, self.addr, self.future = ep, raw, addr, future
+        self.settle_on_echo = settle_on_echo
+        self.attempt = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.confirmed = False
+
+    def start(self) -> None:
+        self.future.add_done_callback(self._stop)
+        self._send()
+
+    def _send(self) -> None:
+        ep = self.ep
+        self.attempt += 1
+        ep.core.sent(self.addr, self.raw, _now(), self)
+        self.timer = ep._loop.call_later(ep.echo_timeout, self._timed_out)
+        if ep.endpoint.is_stream and not ep.listening and self.addr not in ep._streams and not ep._closed:
+            ep._loop.create_task(self._reconnect_and_send())  # a sending TCP endpoint reconnects
+            return
+        try:
+            ep.send(self.raw, self.addr)
+        except OSError as exc:
+            log.warning("[%s] send to %s:%d failed: %s", ep.name, self.addr[0], self.addr[1], exc)
+
+    async def _reconnect_and_send(self) -> None:
+        try:
+            await self.ep._open_stream()
+            self.ep.send(self.raw, self.addr)
+        except OSError as exc:
+            log.warning("[%s] connection to %s:%d failed: %s", self.ep.name, self.addr[0], self.addr[1], exc)
+
+    def echoed(self) -> None:
+        """The core matched our echo (it already dropped this waiter)."""
+        self.confirmed = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.settle_on_echo and not self.future.done():
+            self.future.set_result(True)
+
+    def _timed_out(self) -> None:
+        ep = self.ep
+        ep.core.abandon(self.addr, self.raw, self)
+        if self.future.done() or self.confirmed:
+            return
+        if self.attempt < ep.attempts:
+            log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
+                        ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
+            self._send()
+        else:
+            self.future.set_exception(
+                EchoTimeout(f"{ep.name}: no echo from {self.addr[0]}:{self.addr[1]} after {ep.attempts} attempts"))
+
+    def _stop(self, _: asyncio.Future) -> None:
+        # the caller gave up, or the request was answered: stop resending; the bytes linger in the core
+        if self.timer is not None:
+            self.timer.cancel()
+        self.ep.core.abandon(self.addr, self.raw, self)
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):

@@ -46,13 +46,25 @@ class RawPeer(asyncio.DatagramProtocol):
     async def next(self, timeout: float = 2.0) -> tuple[bytes, tuple]:
         return await asyncio.wait_for(self.received.get(), timeout)
 
-    async def nothing(self, within: float = 0.3) -> bool:
-        """True if nothing arrives within `within` seconds."""
-        try:
-            await asyncio.wait_for(self.received.get(), within)
-        except asyncio.TimeoutError:
-            return True
-        return False
+    async def next_except(self, resent: bytes, timeout: float = 2.0) -> tuple[bytes, tuple]:
+        """The next datagram that is not (another) resend of `resent`."""
+        while True:
+            data, addr = await self.next(timeout)
+            if data != resent:
+                return data, addr
+
+    async def nothing(self, within: float = 0.3, but: bytes | None = None) -> bool:
+        """True if nothing (except resends of `but`) arrives within `within` seconds."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while (left := end - loop.time()) > 0:
+            try:
+                data, _ = await asyncio.wait_for(self.received.get(), left)
+            except asyncio.TimeoutError:
+                return True
+            if data != but:
+                return False
+        return True
 
 
 @pytest.fixture

@@ -10,39 +10,52 @@ import pytest
 from rigs.echo import EchoRig, EchoTimeout, MessageTooLarge, RemoteError, RemoteRig
 from rigs.echo.wire import encode
 
+# Short enough to see resends quickly; tests that must not see a resend use the slower setting,
+# so a loaded machine does not turn a slow test step into an unexpected resend.
 FAST = {"echo_timeout": 0.1, "attempts": 3}
+SLOW = {"echo_timeout": 0.6, "attempts": 3}
 pytestmark = pytest.mark.timeout(20)
 
 
 @pytest.fixture
 async def main_to(raw_peer):
     """A RemoteRig (the main's side) talking to the raw peer."""
+    rig = await RemoteRig.connect(f"udp://127.0.0.1:{raw_peer.addr[1]}", "fake", **SLOW)
+    yield rig
+    rig.close()
+
+
+@pytest.fixture
+async def resending_main_to(raw_peer):
+    """The same with a short echo timeout, for the tests about resending."""
     rig = await RemoteRig.connect(f"udp://127.0.0.1:{raw_peer.addr[1]}", "fake", **FAST)
     yield rig
     rig.close()
 
 
-async def test_lost_request_is_resent(raw_peer, main_to):
-    task = asyncio.create_task(main_to.init({"exp_ref": "2024-01-01_1_foo"}, timeout=2))
+async def test_lost_request_is_resent(raw_peer, resending_main_to):
+    task = asyncio.create_task(resending_main_to.init({"exp_ref": "2024-01-01_1_foo"}, timeout=2))
     first, addr = await raw_peer.next()  # dropped: no echo
     again, _ = await raw_peer.next()
     assert again == first
     raw_peer.sendto(again, addr)
     raw_peer.sendto(encode(1, {"status": 10}), addr)
     assert await task == [{"status": 10}]
+    assert await raw_peer.next_except(first) == (encode(1, {"status": 10}), addr)
 
 
-async def test_late_echo_is_not_echoed_back(raw_peer, main_to):
-    task = asyncio.create_task(main_to.status(20, timeout=2))
+async def test_late_echo_is_not_echoed_back(raw_peer, resending_main_to):
+    task = asyncio.create_task(resending_main_to.status(20, timeout=2))
     request, addr = await raw_peer.next()
     retry, _ = await raw_peer.next()  # our echo comes too late: the main resent
     raw_peer.sendto(request, addr)
     raw_peer.sendto(retry, addr)
-    reply = encode(32, 20)  # the very same bytes as the request
+    reply = encode(32, 30)
     raw_peer.sendto(reply, addr)
-    assert await task == [20]
-    assert await raw_peer.next() == (reply, addr)  # the reply is echoed ...
-    assert await raw_peer.nothing()  # ... and the late echo is not sent back (no ping-pong)
+    assert await task == [30]
+    # the reply is echoed, and neither echo is sent back (a late one taken as new would start a ping-pong)
+    assert await raw_peer.next_except(request) == (reply, addr)
+    assert await raw_peer.nothing(but=request)
 
 
 async def test_duplicated_reply_is_harmless(raw_peer, main_to):
@@ -84,13 +97,13 @@ async def test_garbage_while_waiting_is_dropped(raw_peer, main_to):
     assert await raw_peer.nothing()
 
 
-async def test_no_echo_at_all_gives_up_but_does_not_close(raw_peer, main_to):
+async def test_no_echo_at_all_gives_up_but_does_not_close(raw_peer, resending_main_to):
     with pytest.raises(EchoTimeout):
-        await main_to.init(timeout=5)
+        await resending_main_to.init(timeout=5)
     sends = [await raw_peer.next() for _ in range(FAST["attempts"])]
     assert len({raw for raw, _ in sends}) == 1 and await raw_peer.nothing(0.2)
-    assert main_to.is_connected
-    task = asyncio.create_task(main_to.init(timeout=2))
+    assert resending_main_to.is_connected
+    task = asyncio.create_task(resending_main_to.init(timeout=2))
     request, addr = await raw_peer.next()
     raw_peer.sendto(request, addr)
     raw_peer.sendto(encode(1, {}), addr)
@@ -124,7 +137,7 @@ async def counting_rig():
     async def on_start(request):
         raise RuntimeError("camera not found")
 
-    rig = EchoRig("udp://127.0.0.1:0", "cam", on_init=on_init, on_start=on_start, **FAST)
+    rig = EchoRig("udp://127.0.0.1:0", "cam", on_init=on_init, on_start=on_start, **SLOW)
     await rig.start()
     rig.calls = calls
     yield rig
@@ -184,7 +197,7 @@ async def test_unechoed_reply_is_retried_then_the_rig_keeps_listening(raw_peer, 
     request = encode(64, 0, None)
     raw_peer.sendto(request, rig_addr)
     assert await raw_peer.next() == (request, rig_addr)
-    replies = [await raw_peer.next() for _ in range(FAST["attempts"])]  # never echoed: resent, then given up
+    replies = [await raw_peer.next() for _ in range(SLOW["attempts"])]  # never echoed: resent, then given up
     assert len({raw for raw, _ in replies}) == 1 and await raw_peer.nothing(0.3)
     assert json.loads(await _exchange(raw_peer, rig_addr, encode(32, 20))) == [32, 0]
 
@@ -192,7 +205,7 @@ async def test_unechoed_reply_is_retried_then_the_rig_keeps_listening(raw_peer, 
 # -- TCP streams --------------------------------------------------------------------------------
 
 async def test_tcp_rig_splits_several_arrays_in_one_read_and_joins_partial_ones():
-    async with EchoRig("tcp://127.0.0.1:0", "cam", **FAST) as rig:
+    async with EchoRig("tcp://127.0.0.1:0", "cam", **SLOW) as rig:
         host, port = rig.endpoint_uri.removeprefix("tcp://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         info, status = encode(64, 0, None), encode(32, 20)
