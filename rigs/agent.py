@@ -40,6 +40,7 @@ class Agent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.link: DashboardLink | None = None
+        self.parts: dict[str, Any] = {}
 
     # -- what the parts use --------------------------------------------------------------------------------
     def add_action(self, name: str, action: Action) -> None:
@@ -99,7 +100,7 @@ class Agent:
                 value = None
             status[key] = value
             if isinstance(value, dict) and value.get("active"):
-                state = value.get("state") or key
+                state = value.get("rig_state") or key
         status["state"] = state
         status["activity"] = self.activity
         return status

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rigs.parts import spool
+
 if TYPE_CHECKING:
     from rigs.agent import Agent
 
 
 def install(agent: "Agent") -> None:
-    """Add each part's actions and status to the agent (parts land one by one; see the issues)."""
+    """Add each part's actions and status to the agent; the parts can find each other in `agent.parts`."""
+    agent.parts["spool"] = spool.install(agent)

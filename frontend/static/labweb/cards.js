@@ -56,15 +56,16 @@ function spoolPart(spool, history) {
     facts([
       ["Frames", number(spool.frames), "spool-frames"],
       ["Rate", `${number(spool.fps, 1)} frames/s`, "spool-fps"],
-      ["In / to disk", `${number(spool.mb_per_s_in, 1)} / ${number(spool.mb_per_s_disk, 1)} MB/s`],
+      ["In / to disk", `${number(spool.mb_s_in, 1)} / ${number(spool.mb_s_disk, 1)} MB/s`],
       ["Compression", `${number(spool.ratio, 2)}×`],
       ["Dropped", number(spool.dropped), spool.dropped ? "spool-dropped error" : "spool-dropped"],
+      ["Disk free", bytes(spool.disk_free)],
       ["Disk full in", duration(spool.seconds_to_full)],
       ["File", spool.file ? spool.file.split(/[\\/]/).pop() : "–", "spool-file"],
     ]),
   );
   part.append(el("div", { class: "muted small" }, `Queue ${number(queue * 100)}%`), meter(queue, queue > 0.8 ? "full" : queue > 0.5 ? "warn" : ""));
-  if (spool.error) part.append(el("div", { class: "error" }, spool.error));
+  if (spool.error || spool.reason) part.append(el("div", { class: spool.error ? "error" : "muted" }, spool.error || spool.reason));
   part.append(sparkline(history));
   return part;
 }

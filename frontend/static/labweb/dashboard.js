@@ -31,7 +31,7 @@ function upsert(entry) {
   item.entry = entry;
   const spool = entry.spool;
   if (spool && spool.fps !== undefined) {
-    item.history.push({ t: Date.now() / 1000, fps: spool.fps || 0, mbps: spool.mb_per_s_in || 0 });
+    item.history.push({ t: Date.now() / 1000, fps: spool.fps || 0, mbps: spool.mb_s_in || 0 });
     const cutoff = Date.now() / 1000 - 300;
     while (item.history.length && item.history[0].t < cutoff) item.history.shift();
   }

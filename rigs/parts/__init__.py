@@ -1,0 +1,1 @@
+"""The parts an agent runs, each wired to the agent's actions, status and events by `install(agent)`."""
