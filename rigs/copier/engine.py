@@ -18,10 +18,12 @@ renames, since one fsync per small file is what makes a naive copier slow.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
 import queue
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from typing import Callable, Iterable
 from rigs.copier.journal import Checkpoint, FileRecord, Journal
 from rigs.copier.progress import ProgressTracker
 
-CHUNK = 8 << 20
+CHUNK = 1 << 20  # small enough to stay in the CPU cache between read, hash and write
 SAMPLE = 64 << 10
 LARGE = 16 << 20  # files from this size stream through the reader/writer pipeline and fsync on their own
 BATCH_FILES = 256
@@ -146,6 +148,7 @@ class CopyEngine:
                 written.append(run.result())
             except BaseException as exc:  # noqa: BLE001 - reported per file, the batch goes on
                 errors.append(exc)
+        _syncfs_batch([w for w in written if not w.synced])
         for item in list(pool.map(self._finish_safely, written)):
             if item.failed:
                 errors.append(item.failed)
@@ -482,6 +485,37 @@ def file_hash(fh, algorithm: str, *, uncached: bool = False, chunk: int = CHUNK,
         if on_bytes:
             on_bytes(n)
     return hasher.hexdigest()
+
+
+def _syncfs_batch(items: list[_Written]) -> None:
+    """Linux: one syncfs() per destination file system makes a whole batch of small files durable at once,
+    where one fsync per file costs a journal commit each. Elsewhere each file is fsynced in `_finish_safely`."""
+    if not items or _LIBC is None:
+        return
+    for folder in {item.tmp.parent for item in items}:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if _LIBC.syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"syncfs {folder}: {os.strerror(err)}")
+        finally:
+            os.close(fd)
+        break  # all folders of a batch live in one session, on one file system
+    for item in items:
+        item.synced = True
+
+
+def _libc_with_syncfs():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc if hasattr(libc, "syncfs") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc_with_syncfs()
 
 
 def _fsync_path(path: Path) -> None:
