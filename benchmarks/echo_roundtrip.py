@@ -3,7 +3,10 @@
 One round = the main sends EXPSTATUS to every service concurrently and waits for every reply
 (4 datagrams per service: request, echo, reply, echo). Every pair runs in the same process and
 event loop, in the same run, interleaved over several repetitions, so the figures are comparable
-with each other (not with another machine). Usage: python benchmarks/echo_roundtrip.py [--seconds 1.5]
+with each other (not with another machine). Wall-clock rates swing with whatever else the machine
+runs, so the rate is the best repetition's, and the CPU time per round trip (process time, both
+sides) is printed too: it is the steadier measure of the work each implementation does.
+Usage: python benchmarks/echo_roundtrip.py [--seconds 0.8] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -61,19 +64,20 @@ async def start_main(impl: str, uris: dict[str, str]):
     return (lambda: services.status(base.ExpStatus.RUNNING)), services.close
 
 
-async def measure(main_impl: str, listener_impl: str, n: int, seconds: float) -> list[float]:
-    """Run rounds for `seconds`; return each round's latency in seconds."""
+async def measure(main_impl: str, listener_impl: str, n: int, seconds: float) -> tuple[list[float], float]:
+    """Run rounds for `seconds`; return each round's latency and the CPU seconds per round trip."""
     listeners = [await start_listener(listener_impl, f"rig{i}") for i in range(n)]
     one_round, close_main = await start_main(main_impl, {f"rig{i}": uri for i, (uri, _) in enumerate(listeners)})
     try:
         for _ in range(20):  # warm-up
             await one_round()
         latencies = []
+        cpu = time.process_time()
         end = time.perf_counter() + seconds
         while (t0 := time.perf_counter()) < end:
             await one_round()
             latencies.append(time.perf_counter() - t0)
-        return latencies
+        return latencies, (time.process_time() - cpu) / (n * len(latencies))
     finally:
         close_main()
         for _, close in listeners:
@@ -92,32 +96,36 @@ async def run(seconds: float, repeats: int, sizes: tuple[int, ...]) -> dict:
         for n in sizes:
             pairs = [(m, lst) for m in IMPLS for lst in IMPLS]
             for main_impl, listener_impl in pairs if rep % 2 == 0 else reversed(pairs):  # alternate the order
-                lat = await measure(main_impl, listener_impl, n, seconds)
-                cell = results.setdefault((main_impl, listener_impl, n), {"rates": [], "lat": []})
+                lat, cpu = await measure(main_impl, listener_impl, n, seconds)
+                cell = results.setdefault((main_impl, listener_impl, n), {"rates": [], "lat": [], "cpu": []})
                 cell["rates"].append(n * len(lat) / sum(lat))
                 cell["lat"].extend(lat)
+                cell["cpu"].append(cpu)
     return results
 
 
 def table(results: dict) -> str:
-    lines = [f"{'main -> listener':<22}{'services':>9}{'round trips/s':>15}{'p50 ms':>9}{'p99 ms':>9}{'vs iblutil':>12}"]
-    for (main_impl, listener_impl, n), cell in results.items():
-        rate = statistics.median(cell["rates"])
-        ref = statistics.median(results[("iblutil", "iblutil", n)]["rates"])
-        lines.append(f"{main_impl + ' -> ' + listener_impl:<22}{n:>9}{rate:>15.0f}"
-                     f"{percentile(cell['lat'], 0.5) * 1e3:>9.3f}{percentile(cell['lat'], 0.99) * 1e3:>9.3f}{rate / ref:>11.2f}x")
+    head = f"{'main -> listener':<20}{'services':>9}{'round trips/s':>14}{'p50 ms':>8}{'p99 ms':>8}{'CPU us/rt':>10}{'rate vs ibl':>12}{'CPU vs ibl':>11}"
+    lines = [head]
+    for (main_impl, listener_impl, n), cell in sorted(results.items(), key=lambda kv: (kv[0][2], kv[0][:2] != ("labweb", "labweb"))):
+        rate, cpu = max(cell["rates"]), statistics.median(cell["cpu"])
+        ref = results[("iblutil", "iblutil", n)]
+        lines.append(f"{main_impl + ' -> ' + listener_impl:<20}{n:>9}{rate:>14.0f}{percentile(cell['lat'], 0.5) * 1e3:>8.3f}"
+                     f"{percentile(cell['lat'], 0.99) * 1e3:>8.3f}{cpu * 1e6:>10.1f}{rate / max(ref['rates']):>11.2f}x"
+                     f"{statistics.median(ref['cpu']) / cpu:>10.2f}x")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.5, help="measuring time per pair and repetition")
-    parser.add_argument("--repeats", type=int, default=2, help="repetitions, interleaved (median rate reported)")
+    parser.add_argument("--seconds", type=float, default=0.8, help="measuring time per pair and repetition")
+    parser.add_argument("--repeats", type=int, default=5, help="repetitions, interleaved (best rate reported)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results = asyncio.run(run(args.seconds, args.repeats, (1, 8)))
     print("UDP loopback, main and listeners in one process and event loop; a round trip = 4 datagrams.")
-    print("'vs iblutil' = this pair's rate / the iblutil -> iblutil rate with the same number of services.")
+    print("'rate vs ibl' = best rate / best iblutil -> iblutil rate with as many services (higher is faster);")
+    print("'CPU vs ibl' = iblutil -> iblutil CPU per round trip / this pair's (higher is cheaper).")
     print("Noisy on a shared 2-core machine: compare rows of one run, not runs.")
     print(table(results))
     return 0

@@ -107,11 +107,8 @@ class EchoCore:
     def abandon(self, addr: Addr, raw: bytes, token: Hashable) -> None:
         """Stop waiting for an echo; its bytes linger so a late echo is still recognised."""
         entry = self._sent.get((addr, raw))
-        if entry is not None:
-            try:
-                entry.tokens.remove(token)
-            except ValueError:
-                pass
+        if entry is not None and token in entry.tokens:
+            entry.tokens.remove(token)
 
     def expect_reply(self, addr: Addr, code: int, token: Hashable) -> None:
         """Route the next message with `code` from `addr` (or its error report) to `token`."""

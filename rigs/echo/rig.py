@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Awaitable, Callable, Mapping
 
 from rigs.echo.codes import ExpMessage, ExpStatus
@@ -35,7 +36,7 @@ def exp_ref_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     """A lifecycle message a main rig sent to this rig, as handed to a handler."""
 
@@ -181,12 +182,10 @@ class EchoRig:
             return
         self.status, self.exp_ref = status, exp_ref  # only once the reply is sure to go out
         self._report("sent", "reply", request.peer, request.code, payload, time.perf_counter() - received)
-        done = self._endpoint.confirmed_send_nowait(raw, request.peer)
-        done.add_done_callback(lambda fut, request=request: self._reply_done(fut, request))
+        self._endpoint.confirmed_send_nowait(raw, request.peer, on_fail=partial(self._reply_lost, request))
 
-    def _reply_done(self, fut: asyncio.Future, request: Request) -> None:
-        if not fut.cancelled() and fut.exception() is not None:
-            log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, fut.exception())
+    def _reply_lost(self, request: Request, exc: Exception) -> None:
+        log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, exc)
 
     def _exp_ref_after(self, request: Request, extra: dict[str, Any]) -> str | None:
         """The exp_ref this rig holds once the message is handled."""

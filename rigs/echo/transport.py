@@ -175,18 +175,19 @@ class EchoEndpoint:
         else:
             del self._backlog[addr]
 
-    def confirmed_send_nowait(self, raw: bytes, addr: Addr | None = None) -> asyncio.Future:
-        """Start a confirmed send; the future resolves on the echo or fails with `EchoTimeout`."""
-        future = self._loop.create_future()
-        _ConfirmedSend(self, raw, self._peer(addr), future, settle_on_echo=True).start()
-        return future
+    def confirmed_send_nowait(self, raw: bytes, addr: Addr | None = None,
+                              on_fail: Callable[[EchoTimeout], None] | None = None) -> None:
+        """Start a confirmed send and return at once; `on_fail` is called if no attempt is echoed."""
+        _ConfirmedSend(self, raw, self._peer(addr), None, on_fail=on_fail).start()
 
     async def confirmed_send(self, raw: bytes, addr: Addr | None = None) -> None:
         """Send `raw` and wait for the identical bytes back, resending up to `attempts` times.
 
         Raises `EchoTimeout` when no attempt was echoed.
         """
-        await self.confirmed_send_nowait(raw, addr)
+        future = self._loop.create_future()
+        _ConfirmedSend(self, raw, self._peer(addr), future, settle_on_echo=True).start()
+        await future
 
     async def request(self, code: int, *payload: Any, addr: Addr | None = None, timeout: float | None = None) -> Message:
         """Send `[code, *payload]` (confirmed) and return the peer's reply with the same code.
@@ -198,7 +199,7 @@ class EchoEndpoint:
         raw = self.encode(code, *payload)
         reply = self._loop.create_future()
         self.core.expect_reply(addr, code, reply)
-        _ConfirmedSend(self, raw, addr, reply, settle_on_echo=False).start()
+        _ConfirmedSend(self, raw, addr, reply).start()
         handle = self._loop.call_later(timeout, _expire, reply) if timeout else None
         try:
             result = await reply
@@ -268,21 +269,24 @@ class EchoEndpoint:
 class _ConfirmedSend:
     """One confirmed send as loop callbacks (no task): send, arm a timer, resend on timeout.
 
-    `future` is what the caller awaits: with `settle_on_echo` the echo resolves it; otherwise (a
-    request) the reply does, and its completion stops the resending. Giving up sets `EchoTimeout`.
+    `future` (if any) is what a caller awaits: with `settle_on_echo` the echo resolves it;
+    otherwise (a request) the reply does, and its completion stops the resending. Giving up sets
+    `EchoTimeout` on the future, or passes it to `on_fail`.
     """
 
-    __slots__ = ("ep", "raw", "addr", "future", "settle_on_echo", "attempt", "timer", "confirmed")
+    __slots__ = ("ep", "raw", "addr", "future", "settle_on_echo", "on_fail", "attempt", "timer", "confirmed")
 
-    def __init__(self, ep: EchoEndpoint, raw: bytes, addr: Addr, future: asyncio.Future, *, settle_on_echo: bool) -> None:
+    def __init__(self, ep: EchoEndpoint, raw: bytes, addr: Addr, future: asyncio.Future | None, *,
+                 settle_on_echo: bool = False, on_fail: Callable[[EchoTimeout], None] | None = None) -> None:
         self.ep, self.raw, self.addr, self.future = ep, raw, addr, future
-        self.settle_on_echo = settle_on_echo
+        self.settle_on_echo, self.on_fail = settle_on_echo, on_fail
         self.attempt = 0
         self.timer: asyncio.TimerHandle | None = None
         self.confirmed = False
 
     def start(self) -> None:
-        self.future.add_done_callback(self._stop)
+        if self.future is not None:
+            self.future.add_done_callback(self._stop)
         self._send()
 
     def _send(self) -> None:
@@ -308,29 +312,31 @@ class _ConfirmedSend:
     def echoed(self) -> None:
         """The core matched our echo (it already dropped this waiter)."""
         self.confirmed = True
-        if self.timer is not None:
-            self.timer.cancel()
+        self.timer.cancel()
         if self.settle_on_echo and not self.future.done():
             self.future.set_result(True)
 
     def _timed_out(self) -> None:
         ep = self.ep
         ep.core.abandon(self.addr, self.raw, self)
-        if self.future.done() or self.confirmed:
+        if self.confirmed or (self.future is not None and self.future.done()):
             return
         if self.attempt < ep.attempts:
             log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
                         ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
             self._send()
-        else:
-            self.future.set_exception(
-                EchoTimeout(f"{ep.name}: no echo from {self.addr[0]}:{self.addr[1]} after {ep.attempts} attempts"))
+            return
+        exc = EchoTimeout(f"{ep.name}: no echo from {self.addr[0]}:{self.addr[1]} after {ep.attempts} attempts")
+        if self.future is not None:
+            self.future.set_exception(exc)
+        elif self.on_fail is not None:
+            self.on_fail(exc)
 
     def _stop(self, _: asyncio.Future) -> None:
         # the caller gave up, or the request was answered: stop resending; the bytes linger in the core
-        if self.timer is not None:
+        if not self.confirmed:
             self.timer.cancel()
-        self.ep.core.abandon(self.addr, self.raw, self)
+            self.ep.core.abandon(self.addr, self.raw, self)
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):

@@ -9,9 +9,23 @@ from typing import Any
 from rigs.echo.codes import ERROR, LEGACY_CODES, LEGACY_PORT, UDP_MAX_PAYLOAD, VALID_CODES, code_name
 
 # json.dumps with its defaults: ", " and ": " separators, ASCII only; iblutil encodes the same way,
-# so a message we build is byte for byte what iblutil would send.
+# so a message we build is byte for byte what iblutil would send. The C encoder is built once
+# (json.dumps builds one per call) and str input skips json.loads' encoding detection.
 _encoder = json.JSONEncoder()
-_decode = json.loads
+if json.encoder.c_make_encoder is not None:
+    _c_encode = json.encoder.c_make_encoder(
+        None, _encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+
+    def _dumps(obj: list) -> str:
+        return "".join(_c_encode(obj, 0))
+else:  # pragma: no cover - CPython always has _json
+    _dumps = _encoder.encode
+_decode_str = json.JSONDecoder().decode
+
+
+def _decode(raw: bytes) -> Any:
+    return _decode_str(raw.decode("utf-8"))
 
 
 class MalformedMessage(ValueError):
@@ -26,7 +40,7 @@ class MessageTooLarge(ValueError):
     """An encoded message that does not fit in one UDP datagram."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """A decoded message; `raw` keeps the exact bytes so echoes are never re-encoded."""
 
@@ -52,7 +66,7 @@ def plain(value: Any) -> Any:
 
 def encode(code: int, *payload: Any) -> bytes:
     """Encode `[code, *payload]` exactly as iblutil's `json.dumps(...).encode()` does."""
-    return _encoder.encode([int(code), *map(plain, payload)]).encode()
+    return _dumps([int(code), *map(plain, payload)]).encode()
 
 
 def encode_error(exc: BaseException, code: int) -> bytes:
