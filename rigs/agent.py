@@ -39,6 +39,7 @@ class Agent:
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._starters: list[Callable[[], Awaitable[Any]]] = []
         self.link: DashboardLink | None = None
         self.parts: dict[str, Any] = {}
 
@@ -52,6 +53,10 @@ class Agent:
 
     def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
+
+    def add_starter(self, starter: Callable[[], Awaitable[Any]]) -> None:
+        """`starter()` runs once the agent's loop is up (e.g. to open a listening socket)."""
+        self._starters.append(starter)
 
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Record a durable event; safe to call from any thread."""
@@ -136,11 +141,22 @@ class Agent:
             tasks.append(asyncio.ensure_future(self.link.run()))
         else:
             log.warning("no dashboard or token configured: running without a dashboard")
+        await self._start_parts()
         self.emit("agent.started", {"version": __version__, "pid": os.getpid(), "capabilities": sorted(self.actions)})
         try:
             await self._stopping.wait()
         finally:
             await self._shutdown(tasks)
+
+    async def _start_parts(self) -> None:
+        """A part that cannot start (say, its port is taken) is reported; the rest of the rig keeps working."""
+        for starter in self._starters:
+            try:
+                await starter()
+            except Exception as exc:
+                name = getattr(starter, "__qualname__", str(starter))
+                log.error("could not start %s: %s", name, exc)
+                self.emit("agent.part_failed", {"part": name, "error": f"{exc.__class__.__name__}: {exc}"})
 
     def stop(self) -> None:
         if self._stopping is not None and not self._stopping.is_set():
