@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "channels",
     "labweb.records",
     "labweb.live",
+    "labweb.spooling",
 ]
 
 MIDDLEWARE = [

@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("labweb.live.urls")),
     path("", include("labweb.records.urls")),
+    path("", include("labweb.spooling.urls")),
 ]
