@@ -117,6 +117,7 @@ class Series:
         self.error: str | None = None
         # counters: each written by one thread, read by anyone
         self.captured = self.accepted = self.dropped = 0
+        self._reported_drops = 0
         self.written = self.flushed = self.bytes_out = 0
         self.disk_free = free_space(self.path.parent)
         self.result: SeriesResult | None = None
@@ -129,8 +130,9 @@ class Series:
     def start(self) -> None:
         self.file.add_events([("StartAq", "0", self.start_time)])  # PYME: first frame number of the series
         self.file.flush()
-        specs = [("spool-camera", self._capture_loop), ("spool-writer", self._write_loop)]
-        specs += [(f"spool-encode-{i}", self._encode_loop) for i in range(self.settings.workers)]
+        # The camera starts last, so no frame exists before every thread that handles one is running.
+        specs = [(f"spool-encode-{i}", self._encode_loop) for i in range(self.settings.workers)]
+        specs += [("spool-writer", self._write_loop), ("spool-camera", self._capture_loop)]
         self._threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in specs]
         for thread in self._threads:
             thread.start()
@@ -261,8 +263,8 @@ class Series:
             self._finish(complete)
 
     def _write_frames(self, trimmer: CacheTrimmer) -> None:
-        last_flush = last_disk = last_drop_report = time.monotonic()
-        reported_drops = 0
+        last_flush = last_disk = time.monotonic()
+        last_drop_report = float("-inf")
         while True:
             batch = self._take_batch()
             if batch:
@@ -277,13 +279,11 @@ class Series:
             if now - last_flush >= self.settings.flush_interval_s:
                 self.file.flush()
                 self.flushed, last_flush = self.written, now
-            if now - last_disk >= DISK_CHECK_S:
+            if batch or now - last_disk >= DISK_CHECK_S:  # statvfs is microseconds: check every batch
                 last_disk = now
                 self._check_disk()
-            if self.dropped > reported_drops and now - last_drop_report >= DROP_REPORT_S:
-                self._on_event("spool.dropped", {"file": str(self.path), "new": self.dropped - reported_drops,
-                                                 "dropped": self.dropped, "frames": self.written})
-                reported_drops, last_drop_report = self.dropped, now
+            if now - last_drop_report >= DROP_REPORT_S and self._report_drops():
+                last_drop_report = now
             if self._abort.is_set():
                 raise RuntimeError(self.error or "aborted")
             if self._capture_done.is_set() and self._next >= self.accepted and not self._ready:
@@ -324,7 +324,18 @@ class Series:
                 f"{coming / 1e6:,.0f} MB still to write, reserve {reserve / 1e6:,.0f} MB; "
                 f"series stopped after {self.captured} captured frames"))
 
+    def _report_drops(self) -> bool:
+        """Tell the owner about frames dropped since the last report (rate-limited by the caller)."""
+        dropped = self.dropped
+        if dropped <= self._reported_drops:
+            return False
+        self._on_event("spool.dropped", {"file": str(self.path), "new": dropped - self._reported_drops,
+                                         "dropped": dropped, "frames": self.written})
+        self._reported_drops = dropped
+        return True
+
     def _write_tail(self) -> None:
+        self._report_drops()
         self.file.add_events(self._take_drop_events())
         last = self.file.frame_info[-1]["FrameNum"] if self.file.frames else -1
         self.file.add_events([("StopAq", str(int(last)), time.time())])
@@ -352,7 +363,7 @@ class Series:
     def _finish(self, complete: bool) -> None:
         self._stop.set()
         for thread in self._threads:
-            if thread is not threading.current_thread():
+            if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=5.0)
         self.result = SeriesResult(
             path=self.path, frames=self.written, dropped=self.dropped, bytes_in=self.written * self.frame_bytes,

@@ -1,0 +1,51 @@
+"""When storage falls behind, frames are dropped, counted, recorded by number in /Events and reported."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from rigs.spool.pipeline import drop_events
+
+from .conftest import camera
+
+
+def _numbers(descr: bytes) -> set[int]:
+    found: set[int] = set()
+    for part in descr.decode().split(","):
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return found
+
+
+def test_overflow_drops_are_recorded_and_reported(run_series):
+    # A free-running camera, one gzip worker and a ring of a few frames: the camera must outrun storage.
+    cam = camera(fps=None, shape=(256, 256))
+    result, recorder = run_series(cam, compression="gzip", workers=1, buffer_mb=1, max_frames=60)
+    assert result["dropped"] > 0 and result["frames"] == 60
+    with h5py.File(result["file"], "r") as f:
+        events = f["Events"][:]
+        stored = list(f["FrameInfo"]["FrameNum"])
+        np.testing.assert_array_equal(f["ImageData"][-1], cam.frame(stored[-1]))
+    dropped: set[int] = set()
+    for row in events[events["EventName"] == b"FramesDropped"]:
+        dropped |= _numbers(row["EventDescr"])
+    assert len(dropped) == result["dropped"]
+    assert not dropped & set(stored)
+    assert dropped | set(stored) == set(range(max(stored) + 1)) | {n for n in dropped if n > max(stored)}
+    reported = [d for name, d in recorder.events if name == "spool.dropped"]
+    assert reported and reported[-1]["dropped"] == result["dropped"]
+
+
+def test_no_drops_when_storage_keeps_up(run_series):
+    result, recorder = run_series(camera(fps=300), compression="blosc-lz4", max_frames=60)
+    assert result["dropped"] == 0 and "spool.dropped" not in recorder.names()
+    with h5py.File(result["file"], "r") as f:
+        assert b"FramesDropped" not in set(f["Events"]["EventName"])
+
+
+def test_drop_event_descriptions_are_ranges_that_fit():
+    events = drop_events([1, 2, 3, 7, *range(1000, 3000, 2)], 5.0)
+    assert events[0][1].startswith("1-3,7,1000,1002")
+    assert all(len(descr) <= 256 and name == "FramesDropped" for name, descr, _ in events)
+    assert set().union(*(_numbers(d.encode()) for _, d, _ in events)) == {1, 2, 3, 7, *range(1000, 3000, 2)}
