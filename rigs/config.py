@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,18 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
+class TransferConfig:
+    """How the agent copies sessions to the lab server (used only when data.remote_subjects is set)."""
+
+    expected_devices: int | None = None  # devices to wait for before finalizing; None counts the stubs present
+    schedule_minutes: float | None = None  # also look for flagged sessions this often; None: only on demand
+    cleanup_weeks: float | None = None  # after a scheduled run, delete re-verified local sessions this old
+    hash: str = "sha256"  # hashlib name, recorded in the manifest
+    verify: str = "sample"  # destination check after each copy: sample or full
+    max_rate_mb_s: float | None = None  # bandwidth cap (MB/s) so a copy leaves the network room; None: no cap
+
+
+@dataclass(frozen=True)
 class RigConfig:
     name: str
     kind: str
@@ -38,6 +51,7 @@ class RigConfig:
     remote_subjects: Path | None = None
     camera: CameraConfig | None = None
     spool: dict[str, Any] = field(default_factory=dict)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     state_dir: Path | None = None
     status_interval: float = 0.5
     source: Path | None = None
@@ -53,9 +67,10 @@ class RigConfig:
 
 
 _TOP_KEYS = {"name", "kind", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "spool",
-             "state_dir", "status_interval"}
+             "transfer", "state_dir", "status_interval"}
 _DATA_KEYS = {"local_subjects", "remote_subjects"}
 _CAMERA_KEYS = {"source", "shape", "dtype", "fps"}
+_TRANSFER_KEYS = {"expected_devices", "schedule_minutes", "cleanup_weeks", "hash", "verify", "max_rate_mb_s"}
 
 
 def _check_keys(section: dict, allowed: set[str], where: str) -> None:
@@ -93,6 +108,45 @@ def _camera(data: dict) -> CameraConfig | None:
                         dtype=str(cam.get("dtype", "uint16")), fps=float(fps))
 
 
+def _positive(section: dict, key: str, *, minimum: float = 0.0, integer: bool = False) -> Any:
+    """An optional positive number (None when absent or null); ConfigError naming `transfer.<key>` otherwise."""
+    value = section.get(key)
+    if value is None:
+        return None
+    kind = int if integer else int | float
+    if not isinstance(value, kind) or isinstance(value, bool) or value <= 0 or value < minimum:
+        what = "a positive integer" if integer else f"a number of at least {minimum:g}" if minimum else "a positive number"
+        raise ConfigError(f"transfer.{key} must be {what}")
+    return value
+
+
+def _transfer(data: dict, remote_subjects: Path | None) -> TransferConfig:
+    if data.get("transfer") is None:
+        return TransferConfig()
+    section = _section(data, "transfer")
+    _check_keys(section, _TRANSFER_KEYS, "transfer")
+    if remote_subjects is None:
+        raise ConfigError("transfer: needs data.remote_subjects (the lab server's subjects folder)")
+    algorithm = str(section.get("hash", "sha256"))
+    try:
+        hashlib.new(algorithm)
+    except ValueError:
+        raise ConfigError(f"transfer.hash: unknown hash algorithm {algorithm!r} (e.g. sha256, blake2b, md5)") from None
+    verify = section.get("verify", "sample")
+    if verify not in ("sample", "full"):
+        raise ConfigError("transfer.verify must be 'sample' or 'full'")
+    # 0 means "no schedule", as people write it in YAML; anything shorter than a minute would be a busy loop.
+    schedule = section.get("schedule_minutes")
+    return TransferConfig(
+        expected_devices=_positive(section, "expected_devices", integer=True),
+        schedule_minutes=None if schedule == 0 and not isinstance(schedule, bool) else _positive(section, "schedule_minutes", minimum=1),
+        cleanup_weeks=_positive(section, "cleanup_weeks"),
+        hash=algorithm,
+        verify=verify,
+        max_rate_mb_s=_positive(section, "max_rate_mb_s"),
+    )
+
+
 def _token(data: dict, base: Path) -> str | None:
     if data.get("token") and data.get("token_file"):
         raise ConfigError("give either 'token' or 'token_file', not both")
@@ -118,6 +172,7 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
     interval = data.get("status_interval", 0.5)
     if not isinstance(interval, int | float) or isinstance(interval, bool) or not 0.2 <= interval <= 60:
         raise ConfigError("status_interval must be between 0.2 and 60 seconds (a few statuses per second at most)")
+    remote_subjects = _path(dirs.get("remote_subjects"), base)
     return RigConfig(
         name=name,
         kind=str(data.get("kind", "video")),
@@ -126,9 +181,10 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
         echo=str(data.get("echo") or DEFAULT_ECHO),
         main_sync=bool(data.get("main_sync", False)),
         local_subjects=_path(dirs.get("local_subjects"), base),
-        remote_subjects=_path(dirs.get("remote_subjects"), base),
+        remote_subjects=remote_subjects,
         camera=_camera(data),
         spool=dict(spool),
+        transfer=_transfer(data, remote_subjects),
         state_dir=_path(data.get("state_dir"), base),
         status_interval=float(interval),
         source=source,
