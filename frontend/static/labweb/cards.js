@@ -120,7 +120,12 @@ export function renderCard(item, options) {
   const online = Boolean(entry.online);
   card.className = `rig-card ${online ? "online" : "offline"}`;
   card.dataset.online = String(online);
-  card.querySelector(".name").textContent = entry.rig;
+  const name = card.querySelector(".name");
+  if (name.dataset.rig !== entry.rig) { // once per card: a link rebuilt every second would swallow clicks
+    name.dataset.rig = entry.rig;
+    name.replaceChildren(el("a", { href: `/rigs/${encodeURIComponent(entry.rig)}/`, class: "rig-link",
+      title: `${entry.rig}: spool history, commands and events` }, entry.rig));
+  }
   const badge = card.querySelector(".online-badge");
   badge.textContent = online ? "online" : "offline";
   badge.className = `badge online-badge ${online ? "green" : "red"}`;

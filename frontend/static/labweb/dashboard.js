@@ -2,6 +2,7 @@
 
 import { LiveLink } from "./live.js";
 import { renderCard } from "./cards.js";
+import "./multispool.js";
 
 const grid = document.getElementById("rig-grid");
 const empty = document.getElementById("rig-empty");
