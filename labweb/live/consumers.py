@@ -17,6 +17,7 @@ from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 
 from .auth import refuse_agent
 from .board import DASHBOARD_GROUP, agent_group, command_entry, get_board
+from .commands import command_issue_text
 
 log = logging.getLogger(__name__)
 
@@ -196,11 +197,7 @@ def _command_issue_sync(user, message: dict) -> dict:
     if rig is None or not isinstance(params, dict):
         return {"entry": None, "text": None, "error": "No such rig." if rig is None else "params must be an object."}
     try:
-        command = services.command_issue(user=user, rig=rig, action=str(message.get("action", "")), params=params)
+        command, text = command_issue_text(user=user, rig=rig, action=str(message.get("action", "")), params=params)
     except services.CommandRefused as refused:
         return {"entry": command_entry(refused.command), "text": None, "error": refused.command.error}
-    text = encode(
-        {"type": "command", "id": str(command.pk), "action": command.action, "params": command.params,
-         "issued_by": user.get_username()}
-    )
     return {"entry": command_entry(command), "text": text, "error": None}

@@ -38,6 +38,11 @@ def demo_rig_names(count: int) -> list[tuple[str, str]]:
     return names
 
 
+def demo_echo_uri(port: int, index: int) -> str:
+    """Echo ports follow the dashboard's (8000 -> 11101, 11102, ...), so two demos on two ports never collide."""
+    return f"udp://127.0.0.1:{port + 3101 + index}"
+
+
 def demo_user(*, username: str, password: str | None) -> str:
     """Create or update the operator account; returns the password it now has."""
     password = password or os.environ.get("LABWEB_DEMO_PASSWORD") or secrets.token_urlsafe(9)
@@ -55,9 +60,11 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     for index, (name, kind) in enumerate(demo_rig_names(count)):
         rig = Rig.objects.filter(name=name).first()
         if rig is None:
-            rig, token = services.rig_create(name=name, kind=kind, echo_uri=f"udp://127.0.0.1:{11101 + index}")
+            rig, token = services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index))
         else:
             token = services.rig_token_rotate(rig=rig)
+            rig.echo_uri = demo_echo_uri(port, index)
+            rig.save(update_fields=["echo_uri"])
         rig_dir = root / name
         rig_dir.mkdir(parents=True, exist_ok=True)
         config = {

@@ -71,3 +71,28 @@ class SessionFilterForm(forms.Form):
             return {}
         self.is_valid()
         return {key: value for key, value in self.cleaned_data.items() if value}
+
+
+class SessionStartForm(forms.Form):
+    """An operator's multi-rig session: the subject, the rigs, which one drives (main) and which is the main sync."""
+
+    subject = forms.ModelChoiceField(queryset=Subject.objects.filter(is_active=True))
+    rigs = forms.ModelMultipleChoiceField(
+        queryset=Rig.objects.exclude(echo_uri=""), widget=forms.CheckboxSelectMultiple,
+        help_text="Rigs without an echo URI cannot take part (set one with `labweb rig import` or the admin).",
+    )
+    main = forms.ModelChoiceField(queryset=Rig.objects.filter(online=True), label="Main rig (drives the others)")
+    main_sync = forms.ModelChoiceField(queryset=Rig.objects.exclude(echo_uri=""), label="Main sync (gives the exp_ref)")
+    duration = forms.IntegerField(required=False, min_value=1, help_text="Seconds; empty runs until you stop it.")
+
+    def clean(self):
+        data = super().clean()
+        rigs = set(data.get("rigs") or [])
+        for field in ("main", "main_sync"):
+            rig = data.get(field)
+            if rig is not None and rig not in rigs:
+                self.add_error(field, f"{rig} must be one of the rigs taking part.")
+        main = data.get("main")
+        if main is not None and "session.start" not in (main.capabilities or []):
+            self.add_error("main", f"{main} runs no session part (is its agent up to date?).")
+        return data

@@ -88,7 +88,7 @@ def session_detail(request, exp_ref: str):
         _colour_participant(participant)
     events = list(selectors.session_events(session=session))
     for event in events:
-        event.summary = _event_summary(event.data)
+        event.summary = _event_summary(event.data, event.name)
     timelines = _by_rig(events)
     return render(
         request,
@@ -118,8 +118,18 @@ def _colour_participant(participant: SessionRig) -> None:
         participant.copy_colour = COPY_STATE_COLOURS.get(participant.copy_state, "grey")
 
 
-def _event_summary(data) -> str:
+def _echo_summary(data: dict) -> str:
+    """An echo message as the timeline reads it: who said what to whom, and how long the answer took."""
+    towards = "to" if data.get("direction") == "sent" else "from"
+    peer = data.get("peer_name") or data.get("peer") or "?"
+    took = f" after {data['elapsed'] * 1000:.0f} ms" if isinstance(data.get("elapsed"), (int, float)) else ""
+    return f"{data.get('direction')} {data.get('kind')} {data.get('message')} {towards} {peer}{took}"
+
+
+def _event_summary(data, name: str = "") -> str:
     """One line of the event's data, without the exp_ref every row shares."""
+    if name == "echo.message" and isinstance(data, dict):
+        return _echo_summary(data)
     if not isinstance(data, dict):
         text = json.dumps(data, default=str)
     else:

@@ -121,7 +121,7 @@ def test_detail_shows_each_rigs_copy_state_with_its_label(viewer_client, multi_r
     content = response.content.decode()
     assert '<span class="badge green">3 · Finalized</span>' in content
     assert '<span class="badge orange">1 · Pending</span>' in content
-    assert '<span class="badge green">Running</span>' in content  # cam-left's lifecycle state
+    assert '<span class="badge rig-state green">Running</span>' in content  # cam-left's lifecycle state
 
 
 def _event(rig, seq, name, exp_ref, second, **data):

@@ -1,0 +1,110 @@
+"""Starting and ending a multi-rig session from the browser: number from the database, command to the main rig."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import Group
+
+from labweb.live.board import agent_group
+from labweb.records import services
+from labweb.records.choices import CommandState, SessionState
+from labweb.records.models import Command, Rig, Session
+from labweb.records.roles import OPERATORS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lab(django_user_model):
+    rigs = {}
+    for index, (name, kind) in enumerate([("behavior", "behavior"), ("cam-left", "video")]):
+        rig, _ = services.rig_create(name=name, kind=kind, echo_uri=f"udp://127.0.0.1:{12001 + index}")
+        Rig.objects.filter(pk=rig.pk).update(online=True, capabilities=["session.start", "session.stop"])
+        rigs[name] = Rig.objects.get(pk=rig.pk)
+    subject = services.subject_create(name="mouse_01")
+    operator = django_user_model.objects.create_user("olga", password="x")
+    operator.groups.add(Group.objects.get(name=OPERATORS))
+    viewer = django_user_model.objects.create_user("victor", password="x")
+    return rigs, subject, operator, viewer
+
+
+def listen(rig_name: str) -> str:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(agent_group(rig_name), channel)
+    return channel
+
+
+def form(lab, **overrides):
+    rigs, subject, *_ = lab
+    data = {"subject": subject.pk, "rigs": [rigs["behavior"].pk, rigs["cam-left"].pk], "main": rigs["behavior"].pk,
+            "main_sync": rigs["behavior"].pk}
+    data.update(overrides)
+    return data
+
+
+def test_an_operator_starts_a_session_through_its_main_rig(client, lab):
+    rigs, subject, operator, _ = lab
+    channel = listen("behavior")
+    client.force_login(operator)
+    response = client.post("/sessions/start/", form(lab))
+    session = Session.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/sessions/{session.exp_ref}/"
+    assert session.number == 1 and session.created_by == operator
+    assert set(session.participants.values_list("rig__name", "is_main", "is_main_sync")) == {
+        ("behavior", True, True), ("cam-left", False, False)}
+    message = async_to_sync(get_channel_layer().receive)(channel)
+    command = json.loads(message["text"])
+    assert command["action"] == "session.start" and command["issued_by"] == "olga"
+    assert command["params"] == {"subject": "mouse_01", "exp_ref": session.exp_ref, "main_sync": "behavior",
+                                 "rigs": {"behavior": "udp://127.0.0.1:12001", "cam-left": "udp://127.0.0.1:12002"}}
+    assert Command.objects.get().state == CommandState.SENT
+
+
+def test_a_second_session_the_same_day_gets_the_next_number(client, lab):
+    client.force_login(lab[2])
+    client.post("/sessions/start/", form(lab))
+    client.post("/sessions/start/", form(lab))
+    assert sorted(Session.objects.values_list("number", flat=True)) == [1, 2]
+
+
+def test_a_viewer_may_not_start_sessions(client, lab):
+    client.force_login(lab[3])
+    assert client.post("/sessions/start/", form(lab)).status_code == 403
+    assert not Session.objects.exists()
+
+
+def test_the_main_must_take_part(client, lab):
+    rigs, _, operator, _ = lab
+    client.force_login(operator)
+    response = client.post("/sessions/start/", form(lab, rigs=[rigs["cam-left"].pk]))
+    assert response.status_code == 200 and "must be one of the rigs taking part" in response.content.decode()
+    assert not Session.objects.exists()
+
+
+def test_an_offline_main_is_refused_and_the_session_marked_failed(client, lab):
+    rigs, _, operator, _ = lab
+    client.force_login(operator)
+    page = client.get("/sessions/start/")
+    Rig.objects.filter(name="behavior").update(online=False)
+    response = client.post("/sessions/start/", form(lab), follow=True)
+    # The form's choice list only offers online mains, so the refusal shows as a form error.
+    assert page.status_code == 200 and not Session.objects.exists()
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_stop_and_interrupt_go_to_the_main_rig(client, lab):
+    rigs, subject, operator, _ = lab
+    session = services.session_create(subject=subject, rigs=list(rigs.values()), main_rig=rigs["behavior"])
+    Session.objects.filter(pk=session.pk).update(state=SessionState.RUNNING)
+    channel = listen("behavior")
+    client.force_login(operator)
+    client.post(f"/sessions/{session.exp_ref}/control/", {"action": "interrupt"})
+    command = json.loads(async_to_sync(get_channel_layer().receive)(channel)["text"])
+    assert (command["action"], command["params"]) == ("session.interrupt", {"exp_ref": session.exp_ref})
+    page = client.get(f"/sessions/{session.exp_ref}/").content.decode()
+    assert "Interrupt" in page and "Stop (EXPEND)" in page

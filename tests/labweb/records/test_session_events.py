@@ -1,0 +1,99 @@
+"""Rig events become session records: created by exp_ref when unknown, per-rig states, forward-only."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from labweb.records import services
+from labweb.records.choices import SessionOrigin, SessionState
+from labweb.records.models import Session, SessionRig, Subject
+
+pytestmark = pytest.mark.django_db
+
+_seq = itertools.count(1)
+EXP_REF = "2026-11-21_3_mouse_07"
+
+
+@pytest.fixture
+def rigs():
+    camera, _ = services.rig_create(name="cam-left", kind="video")
+    behavior, _ = services.rig_create(name="behavior", kind="behavior")
+    return behavior, camera
+
+
+def send(rig, name, when=1_800_000_000.0, **data):
+    services.events_store(rig=rig, events=[{"seq": next(_seq), "time": when, "name": name, "data": data}])
+
+
+def test_a_session_no_one_told_the_dashboard_about_is_created_from_rig_reports(rigs):
+    behavior, camera = rigs
+    send(camera, "echo.message", exp_ref=EXP_REF, direction="received", kind="request", message="EXPINIT")
+    session = Session.objects.get(exp_ref=EXP_REF)
+    assert (session.subject.name, str(session.date), session.number) == ("mouse_07", "2026-11-21", 3)
+    assert session.origin == SessionOrigin.AGENT
+    assert list(session.participants.values_list("rig__name", flat=True)) == ["cam-left"]
+
+
+def test_each_rigs_lifecycle_moves_its_state_and_the_sessions(rigs):
+    behavior, camera = rigs
+    for rig in rigs:
+        send(rig, "session.initialized", exp_ref=EXP_REF)
+    send(behavior, "session.started", when=1_800_000_010.0, exp_ref=EXP_REF)
+    session = Session.objects.get(exp_ref=EXP_REF)
+    assert session.state == SessionState.RUNNING and session.started_at.timestamp() == 1_800_000_010.0
+    states = dict(session.participants.values_list("rig__name", "state"))
+    assert states == {"behavior": SessionState.RUNNING, "cam-left": SessionState.INITIALIZED}
+    for rig in rigs:
+        send(rig, "session.stopped", when=1_800_000_070.0, exp_ref=EXP_REF)
+        send(rig, "session.cleaned_up", exp_ref=EXP_REF)
+    session.refresh_from_db()
+    assert session.state == SessionState.STOPPED and session.ended_at.timestamp() == 1_800_000_070.0
+    assert set(session.participants.values_list("state", flat=True)) == {SessionState.CLEANED_UP}
+
+
+def test_a_late_event_never_takes_a_session_back(rigs):
+    _, camera = rigs
+    send(camera, "session.stopped", exp_ref=EXP_REF)
+    send(camera, "session.started", exp_ref=EXP_REF)  # delivered late, after a reconnect
+    assert Session.objects.get(exp_ref=EXP_REF).state == SessionState.STOPPED
+
+
+def test_an_interrupt_sticks(rigs):
+    behavior, camera = rigs
+    send(camera, "session.interrupted", exp_ref=EXP_REF)
+    send(behavior, "session.stopped", exp_ref=EXP_REF)
+    assert Session.objects.get(exp_ref=EXP_REF).state == SessionState.INTERRUPTED
+
+
+def test_the_main_and_main_sync_are_marked(rigs):
+    behavior, camera = rigs
+    send(behavior, "session.main_started", exp_ref=EXP_REF, rigs=["behavior", "cam-left"])
+    send(behavior, "session.main_running", exp_ref=EXP_REF, main_sync="cam-left")
+    parts = {p.rig.name: p for p in SessionRig.objects.select_related("rig")}
+    assert parts["behavior"].is_main and not parts["behavior"].is_main_sync
+    assert parts["cam-left"].is_main_sync
+
+
+def test_a_failed_main_marks_the_session_failed(rigs):
+    behavior, _ = rigs
+    send(behavior, "session.main_ended", exp_ref=EXP_REF, ok=False, error="ghost did not answer", interrupted=True)
+    assert Session.objects.get(exp_ref=EXP_REF).state == SessionState.FAILED
+
+
+def test_a_dashboard_session_is_filled_in_not_duplicated(rigs):
+    behavior, camera = rigs
+    subject = services.subject_create(name="mouse_08")
+    session = services.session_create(subject=subject, rigs=[behavior, camera], main_rig=behavior)
+    send(camera, "session.started", exp_ref=session.exp_ref)
+    assert Session.objects.count() == 1
+    assert session.participants.get(rig=camera).state == SessionState.RUNNING
+
+
+def test_a_dotted_subject_in_a_report_is_refused_but_the_event_kept(rigs, caplog):
+    _, camera = rigs
+    send(camera, "session.started", exp_ref="2026-11-21_1_mouse.07")
+    assert not Session.objects.exists() and not Subject.objects.exists()
+    assert camera.events.filter(name="session.started").exists()
+    assert "mouse.07" in caplog.text
