@@ -1,0 +1,42 @@
+"""An operator starts a multi-rig session from the browser, watches every rig's state change live, and stops it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_start_watch_and_stop_a_multi_rig_session(demo, page):
+    demo.login(page)
+    expect(page.locator(".rig-card.online")).to_have_count(3)
+    page.goto(demo.url + "/subjects/add/")
+    page.fill("input[name=name]", "mouse_42")
+    page.click("button[type=submit]")
+
+    page.goto(demo.url + "/sessions/start/")
+    page.select_option("select[name=subject]", label="mouse_42")
+    for rig in ("behavior", "cam-left", "cam-right"):
+        page.get_by_label(rig, exact=True).first.check()
+    page.select_option("select[name=main]", label="behavior")
+    page.select_option("select[name=main_sync]", label="behavior")
+    page.click("button[type=submit]")
+
+    page.wait_for_url("**/sessions/*_1_mouse_42/")
+    rows = page.locator("#participants tbody tr")
+    expect(rows).to_have_count(3)
+    for rig in ("behavior", "cam-left", "cam-right"):
+        expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("running", timeout=20_000)
+
+    page.click("button[value=stop]")
+    page.wait_for_url("**/sessions/*_1_mouse_42/")
+    # The record follows the rigs' durable reports; it may take a moment after the redirect.
+    for _ in range(40):
+        if page.locator("#session-state").inner_text() == "Stopped":
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.locator("#session-state")).to_have_text("Stopped")
+    expect(page.locator("table.timeline")).to_have_count(3)
+    expect(page.get_by_text("sent reply EXPSTART").first).to_be_visible()
