@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 
@@ -10,9 +9,13 @@ import numpy as np
 
 
 def downsample(frame: np.ndarray, max_size: int = 256) -> np.ndarray:
-    """Every n-th pixel so that neither side exceeds `max_size` (a copy: the source buffer gets reused)."""
-    step = max(1, math.ceil(max(frame.shape[:2]) / max_size))
-    return np.array(frame[::step, ::step], copy=True)
+    """Nearest-neighbour pick of rows and columns so the longer side is `max_size` (a copy: the source
+    buffer gets reused). Frames already small enough are copied as they are."""
+    height, width = frame.shape[:2]
+    scale = min(1.0, max_size / max(height, width))
+    rows = np.linspace(0, height - 1, max(1, round(height * scale))).round().astype(np.intp)
+    cols = np.linspace(0, width - 1, max(1, round(width * scale))).round().astype(np.intp)
+    return frame[np.ix_(rows, cols)]
 
 
 def to_uint8(image: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> np.ndarray:
