@@ -86,8 +86,8 @@ class SessionPart:
     # -- the listening rig's lifecycle ---------------------------------------------------------------------
     async def on_info(self, request: Request) -> dict[str, Any]:
         data = request.data if isinstance(request.data, dict) else {}
-        if isinstance(data.get("main_sync"), str):  # the dashboard names the main sync for this session
-            self.echo.main_sync = data["main_sync"] == self.agent.config.name
+        named = data.get("main_sync")  # the dashboard names the main sync per session; others use the config
+        self.echo.main_sync = named == self.agent.config.name if isinstance(named, str) else self.agent.config.main_sync
         if not self.echo.main_sync:
             return {"tag": self.agent.config.kind}
         exp_ref = data.get("exp_ref") or self._next_exp_ref(str(data.get("subject_name") or data.get("subject") or ""))
