@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rigs.parts import session, spool
+from rigs.parts import copier, session, spool
 
 if TYPE_CHECKING:
     from rigs.agent import Agent
@@ -13,4 +13,5 @@ if TYPE_CHECKING:
 def install(agent: "Agent") -> None:
     """Add each part's actions and status to the agent; the parts can find each other in `agent.parts`."""
     agent.parts["spool"] = spool.install(agent)
+    agent.parts["copier"] = copier.install(agent)
     agent.parts["session"] = session.install(agent)
