@@ -10,6 +10,7 @@ class SpoolingConfig(AppConfig):
     def ready(self) -> None:
         from labweb.records.events import event_applier_register
 
-        from .services import spool_event_apply
+        from .services import spool_event_apply, spool_runs_orphaned
 
         event_applier_register("spool.", spool_event_apply)
+        event_applier_register("agent.started", spool_runs_orphaned)

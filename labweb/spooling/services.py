@@ -156,3 +156,17 @@ def _epoch(value: Any) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def spool_runs_orphaned(rig: Rig, event: RigEvent) -> None:
+    """A rig's agent (re)started: no series of its old process can still be running, so close them as failed.
+
+    The file itself holds every frame up to its last flush (at most 2 s old) and opens in any HDF5 reader.
+    """
+    SpoolRun.objects.filter(rig=rig, outcome=SpoolOutcome.RUNNING, started_at__lt=event.time).update(
+        outcome=SpoolOutcome.FAILED,
+        reason="agent_restart",
+        error="The rig's agent stopped during this series (killed or crashed); the file holds the frames up to "
+        "its last flush.",
+        ended_at=event.time,
+    )

@@ -31,8 +31,15 @@ class SpoolPart:
         self.defaults = dict(agent.config.spool)
         source = source_from_config({"source": camera.source, "shape": list(camera.shape), "dtype": camera.dtype,
                                      "fps": camera.fps})
-        self.controller = SpoolController(source, rig=agent.config.name, on_event=agent.emit)
+        self.controller = SpoolController(source, rig=agent.config.name, on_event=self._event)
         self._preview_task: asyncio.Task | None = None
+        self._exp_ref: str | None = None
+
+    def _event(self, name: str, data: dict[str, Any]) -> None:
+        """Spooler events go out durably, with the session's exp_ref so the dashboard links the series to it."""
+        if self._exp_ref and "exp_ref" not in data:
+            data = {**data, "exp_ref": self._exp_ref}
+        self.agent.emit(name, data)
 
     def install(self) -> None:
         self.agent.add_action("spool.start", self.start)
@@ -60,6 +67,7 @@ class SpoolPart:
 
     async def start(self, params: dict[str, Any], *, directory: Path | None = None, exp_ref: str | None = None) -> dict:
         settings = self.settings(params, directory=directory, exp_ref=exp_ref)
+        self._exp_ref = exp_ref
         try:
             status = await asyncio.to_thread(self.controller.start, settings)
         except PreflightError as exc:

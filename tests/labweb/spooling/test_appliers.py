@@ -140,3 +140,17 @@ def test_warnings_and_hook_outcomes_stay_in_the_event_stream_only(outbox):
                 outbox.event("spool.hook", {"hook": "mirror", "file": FILE, "ok": True}))
     assert RigEvent.objects.count() == 2
     assert not SpoolRun.objects.exists()
+
+
+def test_an_agent_restart_closes_the_series_its_old_process_left_running(outbox):
+    outbox.send(outbox.event("spool.started", started()))
+    outbox.send(outbox.event("agent.started", {"pid": 42}, at=T0 + 60))
+    run = SpoolRun.objects.get()
+    assert (run.outcome, run.reason, run.ended_at) == ("failed", "agent_restart", utc(T0 + 60))
+    assert "last flush" in run.error
+
+
+def test_a_series_started_after_the_agent_restart_stays_running(outbox):
+    outbox.send(outbox.event("agent.started", {"pid": 42}, at=T0 - 5))
+    outbox.send(outbox.event("spool.started", started()))
+    assert SpoolRun.objects.get().outcome == "running"

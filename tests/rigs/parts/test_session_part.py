@@ -82,6 +82,9 @@ async def test_a_main_rig_runs_a_whole_session_on_itself_and_a_camera_rig(lab):
         assert f["ImageData"].shape[0] > 10
     assert (behavior.parts["session"].session_dir / "_ibl_experiment.description_behavior.yaml").exists()
 
+    spool_events = {n: d for n, d in events(camera) if n.startswith("spool.")}
+    assert spool_events["spool.started"]["exp_ref"] == exp_ref  # so the dashboard links the series to the session
+    assert spool_events["spool.stopped"]["exp_ref"] == exp_ref
     names = [n for n, _ in events(camera) if n.startswith("session.")]
     assert names == ["session.initialized", "session.started", "session.stopped", "session.cleaned_up"]
     timeline = [(d["direction"], d["message"]) for _, d in events(camera, "echo.message")]
