@@ -22,7 +22,8 @@ SpoolController(source, *, rig=None, on_event=None, hooks=(), free_space=disk_fr
     wait(timeout=None) -> result dict | None: blocks until the current series ends.
     status() -> dict, keys: state (idle|running|stopping|finished|failed), file, compression, frames (written),
         frames_captured, frames_flushed (safe against kill -9), dropped, max_frames, fps (to disk),
-        fps_in (camera), mb_s_in, mb_s_disk, ratio, queue_fill (0..1 of the buffer), queue_bytes, disk_free
+        fps_in (camera), mb_s_in, mb_s_disk, ratio, queue_fill (0..1: ring fill, 1 = dropping),
+        queue_bytes (captured, not yet written), disk_free
         (bytes), seconds_to_full (at the current disk rate, keeping the reserve), elapsed_s, reason, error.
     preview(max_size=256) -> np.ndarray (uint8) | None;  preview_png(max_size=256) -> bytes | None.
     add_hook(hook); wait_hooks(timeout) -> [HookOutcome]; close() (stop + wait hooks; also a context manager).

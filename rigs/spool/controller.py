@@ -160,7 +160,7 @@ class SpoolController:
             "mb_s_in": round(rates["bytes_in"] / MB, 2),
             "mb_s_disk": round(disk_rate / MB, 2),
             "ratio": round(series.written * series.frame_bytes / series.bytes_out, 3) if series.bytes_out else None,
-            "queue_fill": round(series.in_flight_bytes() / series.buffer_bytes(), 4),
+            "queue_fill": round(series.ring_fill(), 4),
             "queue_bytes": series.in_flight_bytes(),
             "disk_free": int(series.disk_free),
             "seconds_to_full": round(usable / disk_rate, 1) if (disk_rate > 0 and state == RUNNING) else None,
