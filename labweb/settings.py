@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "labweb.records",
     "labweb.live",
     "labweb.spooling",
+    "labweb.transfers",
 ]
 
 MIDDLEWARE = [

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("labweb.live.urls")),
     path("", include("labweb.records.urls")),
     path("", include("labweb.spooling.urls")),
+    path("", include("labweb.transfers.urls")),
 ]

@@ -1,0 +1,197 @@
+"""Writes of transfer records: each transfer.* event a rig sends becomes, or completes, the record of one transfer.
+
+Events can arrive late, twice or out of order (a batch that failed to store is re-sent after later ones), so
+every write merges into the record for (rig, transfer id): the files chunks may come before the start, an
+outcome is never reopened by a late start, and file rows are keyed by path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from labweb.records.choices import CopyState
+from labweb.records.models import Rig, RigEvent, Session, SessionRig
+
+from .choices import TransferOutcome, TransferTrigger
+from .models import Transfer, TransferFile
+
+log = logging.getLogger(__name__)
+
+ERROR_CHARS = 10_000
+_EXP_REF = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})_(?P<number>\d{1,3})_(?P<subject>[\w.-]+)")
+_RESULT_FIELDS = ("files", "bytes", "files_copied", "bytes_copied")
+
+
+def transfer_event_apply(rig: Rig, event: RigEvent) -> None:
+    """The applier of every `transfer.*` event (registered in TransfersConfig.ready); others stay in the raw stream."""
+    write = _WRITERS.get(event.name)
+    data = event.data if isinstance(event.data, dict) else {}
+    if write is None or (not data.get("id") and event.name != "transfer.verified"):
+        return
+    write(rig=rig, time=event.time, data=data)
+
+
+def transfer_start(*, rig: Rig, time: dt.datetime, data: Mapping[str, Any]) -> Transfer:
+    """A copy began: record it as running, unless its outcome is in already."""
+    record = _transfer_for(rig=rig, data=data)
+    record.source = record.source or str(data.get("source") or "")
+    record.destination = record.destination or str(data.get("destination") or "")
+    record.trigger = record.trigger or _trigger(data.get("trigger"))
+    record.started_at = record.started_at or time
+    record.save()
+    return record
+
+
+def transfer_files_add(*, rig: Rig, time: dt.datetime, data: Mapping[str, Any]) -> Transfer:
+    """One chunk of the manifest: [path, size, hash] rows; a row seen before is left as it is."""
+    record = _transfer_for(rig=rig, data=data)
+    record.save()
+    rows = []
+    for row in data.get("files") or []:
+        try:
+            path, size, digest = row
+            rows.append(TransferFile(transfer=record, path=str(path)[:1024], size=int(size), hash=str(digest)[:128]))
+        except (TypeError, ValueError):
+            log.warning("rig %s transfer %s: malformed file row %r", rig, record.transfer_id, row)
+    TransferFile.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return record
+
+
+def transfer_finish(*, rig: Rig, time: dt.datetime, data: Mapping[str, Any]) -> Transfer:
+    """transfer.done / transfer.failed carry the copier's whole result: it is the record's final word."""
+    record = _transfer_for(rig=rig, data=data)
+    outcome = str(data.get("outcome") or "")
+    record.outcome = outcome if outcome in TransferOutcome.values else TransferOutcome.FAILED
+    for field in _RESULT_FIELDS:
+        setattr(record, field, max(0, _int(data.get(field))))
+    record.chunks = _int(data.get("chunks")) if data.get("chunks") is not None else record.chunks
+    record.hash_algorithm = str(data.get("hash_algorithm") or "")[:32]
+    record.manifest = str(data.get("manifest") or "")
+    record.verified = bool(data.get("verified"))
+    record.error = str(data.get("error") or "")[:ERROR_CHARS]
+    record.message = str(data.get("message") or "")[:ERROR_CHARS]
+    record.state_before = _state(data.get("state_before"))
+    record.state_after = _state(data.get("state_after"))
+    record.source = str(data.get("source") or record.source)
+    record.destination = str(data.get("destination") or record.destination)
+    record.trigger = record.trigger or _trigger(data.get("trigger"))
+    record.started_at = _iso(data.get("start")) or record.started_at or time
+    record.ended_at = _iso(data.get("end")) or time
+    record.seconds = _float(data.get("seconds"))
+    if data.get("tag"):
+        record.tag = str(data["tag"])[:32]
+    record.save()
+    session_copy_state_update(record=record)
+    return record
+
+
+def transfer_verified_record(*, rig: Rig, time: dt.datetime, data: Mapping[str, Any]) -> Transfer | None:
+    """A re-verification of the server copy: kept on the transfer it names, else on the rig's latest successful
+    transfer of that session and device; files it found bad are marked, the others ok."""
+    record = None
+    if data.get("id"):
+        record = Transfer.objects.filter(rig=rig, transfer_id=str(data["id"])).first()
+    if record is None and data.get("exp_ref"):
+        record = (
+            Transfer.objects.filter(rig=rig, exp_ref=str(data["exp_ref"]), outcome__in=TransferOutcome.succeeded())
+            .filter(tag=str(data.get("tag") or rig.kind))
+            .order_by("-ended_at", "-pk")
+            .first()
+        )
+    if record is None:
+        log.info("rig %s verified %s, which no transfer record holds", rig, data.get("exp_ref"))
+        return None
+    if record.rechecked_at and record.rechecked_at > time:
+        return record  # an older report arriving late does not replace a newer one
+    bad = {str(b.get("path")): str(b.get("status") or "error")[:16] for b in data.get("bad") or [] if isinstance(b, dict)}
+    record.recheck_ok = bool(data.get("ok"))
+    record.rechecked_at = time
+    record.recheck = {k: data.get(k) for k in ("ok", "files", "bad_count", "bad", "errors", "manifests")}
+    record.save(update_fields=["recheck_ok", "rechecked_at", "recheck"])
+    files = TransferFile.objects.filter(transfer=record)
+    # The rig lists at most 100 bad files: when it found more, the unlisted ones are not known to be good.
+    complete = bool(data.get("files")) and _int(data.get("bad_count")) <= len(bad)
+    files.update(recheck_status="ok" if complete else "")
+    for path, status in bad.items():
+        files.filter(path=path).update(recheck_status=status)
+    return record
+
+
+def session_copy_state_update(*, record: Transfer) -> None:
+    """The device's copy state on the session record (which rig took part is learnt here if need be); when a
+    transfer finalized the session, every device that was complete is final too."""
+    if record.session_id is None or record.state_after is None:
+        return
+    participant, _ = SessionRig.objects.get_or_create(session_id=record.session_id, rig=record.rig)
+    participant.copy_state = record.state_after
+    participant.save(update_fields=["copy_state", "updated_at"])
+    if record.state_after == CopyState.FINAL:
+        SessionRig.objects.filter(session_id=record.session_id, copy_state=CopyState.COMPLETE).update(
+            copy_state=CopyState.FINAL
+        )
+
+
+def _transfer_for(*, rig: Rig, data: Mapping[str, Any]) -> Transfer:
+    """The record of this transfer, created on first sight, with what any of its events says about the session."""
+    record, _ = Transfer.objects.get_or_create(rig=rig, transfer_id=str(data["id"])[:64])
+    exp_ref = str(data.get("exp_ref") or "")[:100]
+    if exp_ref and not record.exp_ref:
+        record.exp_ref = exp_ref
+        match = _EXP_REF.fullmatch(exp_ref)
+        if match:
+            record.subject = match["subject"][:64]
+            record.session_date = _date(match["date"])
+        record.session = Session.objects.filter(exp_ref=exp_ref).first()
+    if data.get("tag") and not record.tag:
+        record.tag = str(data["tag"])[:32]
+    return record
+
+
+def _trigger(value: Any) -> str:
+    return value if value in TransferTrigger.values else ""
+
+
+def _state(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in CopyState.values else None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso(value: Any) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+_WRITERS = {
+    "transfer.started": transfer_start,
+    "transfer.files": transfer_files_add,
+    "transfer.done": transfer_finish,
+    "transfer.failed": transfer_finish,
+    "transfer.verified": transfer_verified_record,
+}
