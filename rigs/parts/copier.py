@@ -282,12 +282,17 @@ class CopierPart:
         self._status = {"active": True, "exp_ref": exp_ref, "bytes_done": 0, "bytes_total": 0, "files_done": 0,
                         "files_total": 0, "rate": 0.0, "eta": None, "current": "", "error": None, "outcome": None}
         self.agent.activity = f"copying {exp_ref}"
-        options = {"algorithm": self.settings.hash, "verify": self.settings.verify, "cancel": self.cancel}
-        rate = self.settings.max_rate_mb_s
-        engine = PacedEngine(max_rate=rate * 1e6, **options) if rate else CopyEngine(**options)
         log.info("copying %s to %s (%s)", session, self.remote, trigger)
-        result = transfer(session, remote_subjects=self.remote, tag=self.tag,
-                          expected_devices=self.settings.expected_devices, progress=self._progress, engine=engine)
+        try:
+            options = {"algorithm": self.settings.hash, "verify": self.settings.verify, "cancel": self.cancel}
+            rate = self.settings.max_rate_mb_s
+            engine = PacedEngine(max_rate=rate * 1e6, **options) if rate else CopyEngine(**options)
+            result = transfer(session, remote_subjects=self.remote, tag=self.tag,
+                              expected_devices=self.settings.expected_devices, progress=self._progress, engine=engine)
+        except Exception as exc:  # noqa: BLE001 - the copier reports session problems itself; this is anything else
+            log.exception("transfer of %s failed", session)
+            result = TransferResult(tag=self.tag, session=relative, exp_ref=exp_ref, source=str(session),
+                                    destination=str(destination), error=f"{type(exc).__name__}: {exc}")
         if self.cancel.is_set() and not result.ok:
             result.error = f"stopped with the agent; the next run resumes it ({result.error})"
         chunks = self._emit_files(base, result)
