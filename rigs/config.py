@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from rigs.copier.hashes import hasher_new
 
 DEFAULT_ECHO = "udp://127.0.0.1:11001"
 _NAME = re.compile(r"(?a)^[A-Za-z0-9][\w.-]{0,63}\Z")
@@ -34,7 +35,7 @@ class TransferConfig:
     expected_devices: int | None = None  # devices to wait for before finalizing; None counts the stubs present
     schedule_minutes: float | None = None  # also look for flagged sessions this often; None: only on demand
     cleanup_weeks: float | None = None  # after a scheduled run, delete re-verified local sessions this old
-    hash: str = "sha256"  # hashlib name, recorded in the manifest
+    hash: str = "blake3"  # or a hashlib name; recorded in the manifest
     verify: str = "sample"  # destination check after each copy: sample or full
     max_rate_mb_s: float | None = None  # bandwidth cap (MB/s) so a copy leaves the network room; None: no cap
 
@@ -127,11 +128,11 @@ def _transfer(data: dict, remote_subjects: Path | None) -> TransferConfig:
     _check_keys(section, _TRANSFER_KEYS, "transfer")
     if remote_subjects is None:
         raise ConfigError("transfer: needs data.remote_subjects (the lab server's subjects folder)")
-    algorithm = str(section.get("hash", "sha256"))
+    algorithm = str(section.get("hash", "blake3"))
     try:
-        hashlib.new(algorithm)
-    except ValueError:
-        raise ConfigError(f"transfer.hash: unknown hash algorithm {algorithm!r} (e.g. sha256, blake2b, md5)") from None
+        hasher_new(algorithm)
+    except ValueError as exc:
+        raise ConfigError(f"transfer.hash: {exc}") from None
     verify = section.get("verify", "sample")
     if verify not in ("sample", "full"):
         raise ConfigError("transfer.verify must be 'sample' or 'full'")

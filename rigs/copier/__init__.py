@@ -24,7 +24,7 @@ API for the agent (all paths are pathlib.Path or str; nothing here raises for on
         the local `transfer_me.flag`, and finalizes the session when all expected devices are complete.
         `progress(Progress)` is called at most 4 times a second from the copy threads with
         exp_ref, bytes_done, bytes_total, files_done, files_total, rate (B/s), eta (s or None),
-        current_file, finished. `engine=CopyEngine(algorithm="sha256", workers=3, verify="sample"|"full",
+        current_file, finished. `engine=CopyEngine(algorithm="blake3" (default) or a hashlib name, workers=3, verify="sample"|"full",
         cancel=threading.Event())` sets the hash, parallelism and verification, and lets the agent stop a copy.
     transfer_all(sessions, *, remote_subjects, tag, **transfer options) -> list[TransferResult]
     TransferResult.to_dict() keys: tag, session, exp_ref, source, destination, files, bytes, files_copied,

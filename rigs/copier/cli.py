@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.cleanup import sessions_cleanup
 from rigs.copier.engine import CopyEngine
 from rigs.copier.find import sessions_flagged
@@ -32,7 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--expected-devices", type=int, default=None, help="devices to wait for before finalizing")
     p.add_argument("--dry", action="store_true", help="show what would be copied; change nothing anywhere")
     p.add_argument("--cleanup-weeks", type=float, default=None, help="then delete local sessions older than this, once re-verified")
-    p.add_argument("--algorithm", default="sha256", help="hash algorithm recorded in the manifest (hashlib name)")
+    p.add_argument("--algorithm", default=DEFAULT_ALGORITHM,
+                   help="hash recorded in the manifest: blake3 (default) or a hashlib name such as sha256")
     p.add_argument("--verify", choices=("sample", "full"), default="sample", help="destination check after each copy")
     p.add_argument("--workers", type=int, default=3, help="files copied at once")
     p.add_argument("--json", action="store_true", help="print each transfer's result record as a JSON line")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import os
 import queue
 import sys
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from rigs.copier.hashes import DEFAULT_ALGORITHM, hasher_new
 from rigs.copier.journal import Checkpoint, FileRecord, Journal
 from rigs.copier.progress import ProgressTracker
 
@@ -106,7 +106,7 @@ class CopyEngine:
     def __init__(
         self,
         *,
-        algorithm: str = "sha256",
+        algorithm: str = DEFAULT_ALGORITHM,
         workers: int = 3,
         kernel_copy: bool = True,
         verify: str = "sample",
@@ -116,7 +116,7 @@ class CopyEngine:
     ) -> None:
         if verify not in ("sample", "full"):
             raise ValueError(f"verify must be 'sample' or 'full', not {verify!r}")
-        hashlib.new(algorithm)  # fail now on an unknown algorithm, not in a thread
+        hasher_new(algorithm)  # fail now on an unknown algorithm, not in a thread
         self.algorithm = algorithm
         self.workers = max(1, workers)
         self.kernel_copy = kernel_copy and hasattr(os, "copy_file_range")
@@ -186,7 +186,7 @@ class CopyEngine:
         return self._write_from(job, tmp, cp.offset if usable else 0, cp if usable else None, journal, progress)
 
     def _write_from(self, job, tmp, resume_at, cp, journal, progress) -> _Written:
-        hasher = hashlib.new(self.algorithm)
+        hasher = hasher_new(self.algorithm)
         with open(job.source, "rb", buffering=0) as src:
             before = os.fstat(src.fileno())
             if cp and (before.st_size != cp.src_size or before.st_mtime_ns != cp.src_mtime_ns):
@@ -477,7 +477,7 @@ def file_hash(fh, algorithm: str, *, uncached: bool = False, chunk: int = CHUNK,
     if uncached:
         _drop_cache(fh.fileno())
     fh.seek(0)
-    hasher = hashlib.new(algorithm)
+    hasher = hasher_new(algorithm)
     buf = bytearray(chunk)
     view = memoryview(buf)
     while n := fh.readinto(view):

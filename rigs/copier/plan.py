@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.description import description_collections
 from rigs.copier.engine import TMP_SUFFIX, CopyJob
 from rigs.copier.journal import Checkpoint, FileRecord
@@ -41,7 +42,7 @@ def session_plan(
     *,
     journaled: dict[str, FileRecord] | None = None,
     checkpoints: dict[str, Checkpoint] | None = None,
-    algorithm: str = "sha256",
+    algorithm: str = DEFAULT_ALGORITHM,
 ) -> SessionPlan:
     """List the device's files and decide, by stat only, which ones an earlier run already verified."""
     journaled, checkpoints = journaled or {}, checkpoints or {}

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.description import DescriptionError, description_local_path, description_read
 from rigs.copier.engine import TMP_SUFFIX, CopyEngine, CopyFailed
 from rigs.copier.journal import FileRecord, Journal
@@ -37,7 +38,7 @@ class TransferResult:
     bytes: int = 0
     files_copied: int = 0  # copied in this run
     bytes_copied: int = 0
-    hash_algorithm: str = "sha256"
+    hash_algorithm: str = DEFAULT_ALGORITHM
     manifest: str | None = None
     verified: bool = False  # every file in the manifest was verified when copied
     outcome: str = "failed"  # complete (waiting for other devices), finalized, failed, dry

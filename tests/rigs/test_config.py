@@ -86,9 +86,9 @@ def test_the_transfer_section_loads(tmp_path):
     assert (transfer.hash, transfer.verify, transfer.max_rate_mb_s) == ("blake2b", "full", 50)
 
 
-def test_without_a_transfer_section_copies_run_on_demand_with_sha256(tmp_path):
+def test_without_a_transfer_section_copies_run_on_demand_with_blake3(tmp_path):
     transfer = config_load(write(tmp_path, DOCUMENTED)).transfer
-    assert (transfer.schedule_minutes, transfer.expected_devices, transfer.hash) == (None, None, "sha256")
+    assert (transfer.schedule_minutes, transfer.expected_devices, transfer.hash) == (None, None, "blake3")
 
 
 def test_a_schedule_of_zero_means_no_schedule(tmp_path):

@@ -14,6 +14,7 @@ import yaml
 
 from rigs.agent import Agent, agent_build
 from rigs.config import TransferConfig, config_from_dict
+from rigs.copier.hashes import hasher_new
 from rigs.copier import manifest_read
 from rigs.layout import TRANSFER_FLAG
 from rigs.link import CommandFailed
@@ -101,7 +102,9 @@ async def test_run_copies_a_flagged_session_and_reports_it_in_order(tmp_path):
         assert files["data"]["files"] == [[f.path, f.size, f.hash] for f in manifest.files]
         local_file = session / "raw_task_data_00" / "_iblrig_taskData.raw.jsonable"
         row = next(r for r in files["data"]["files"] if r[0].endswith("taskData.raw.jsonable"))
-        assert row[1:] == [300_000, hashlib.sha256(local_file.read_bytes()).hexdigest()]
+        expected = hasher_new(manifest.algorithm)
+        expected.update(local_file.read_bytes())
+        assert row[1:] == [300_000, expected.hexdigest()]
         assert not (session / TRANSFER_FLAG).exists()
         status = rig.part.status()
         assert (status["active"], status["outcome"], status["bytes_done"], status["queued"]) == (False, "finalized", status["bytes_total"], 0)
