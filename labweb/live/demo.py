@@ -18,12 +18,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from labweb.records import services
-from labweb.records.models import Rig
+from labweb.records.models import Rig, Subject
 from labweb.records.roles import OPERATORS
 
 DEMO_RIGS = [("behavior", "behavior"), ("cam-left", "video"), ("cam-right", "video"), ("ephys", "ephys"),
              ("cam-body", "video")]
 STOP_GRACE_SECONDS = 5.0
+DEMO_SUBJECT = "demo_mouse"
+DEMO_TRANSFER_FLAG = "transfer_me.flag"
+DEMO_TRANSFER_MB_S = 12
 
 
 @dataclass
@@ -57,6 +60,7 @@ def demo_user(*, username: str, password: str | None) -> str:
 def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     """Register the simulated rigs (fresh tokens each start) and write each one's rig.yaml."""
     configs = []
+    (root / "server" / "Subjects").mkdir(parents=True, exist_ok=True)  # the lab server's share, for the copier
     for index, (name, kind) in enumerate(demo_rig_names(count)):
         rig = Rig.objects.filter(name=name).first()
         if rig is None:
@@ -78,12 +82,36 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
             "data": {"local_subjects": str(rig_dir / "Subjects"), "remote_subjects": str(root / "server" / "Subjects")},
             "camera": {"source": "synthetic", "shape": [512, 512], "dtype": "uint16", "fps": 20},
             "spool": {"compression": "blosc-lz4"},
+            # Paced so a demo copy lasts a few seconds and its progress can be watched on the card.
+            "transfer": {"max_rate_mb_s": DEMO_TRANSFER_MB_S},
         }
+        if index == 0:
+            demo_session_flagged(rig=rig, local_subjects=rig_dir / "Subjects")
         path = rig_dir / "rig.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         path.chmod(0o600)  # it holds the rig's token
         configs.append(path)
     return configs
+
+
+def demo_session_flagged(*, rig: Rig, local_subjects: Path) -> Path | None:
+    """A recorded session waiting for its copy (about 30 MB), unless one waits already: "Copy to server" on the
+    first rig's card then has something to send to the demo's server folder."""
+    if any(local_subjects.glob(f"*/*/*/{DEMO_TRANSFER_FLAG}")):
+        return None
+    subject = Subject.objects.filter(name=DEMO_SUBJECT).first() or services.subject_create(name=DEMO_SUBJECT)
+    session = services.session_create(subject=subject, rigs=[rig], main_rig=rig)
+    folder = local_subjects / subject.name / session.date.isoformat() / f"{session.number:03d}"
+    data = folder / "raw_task_data_00"
+    data.mkdir(parents=True, exist_ok=True)
+    description = {"version": "1.0.0", "tasks": [{"_iblrig_tasks_trainingChoiceWorld": {"collection": data.name}}]}
+    (folder / f"_ibl_experiment.description_{rig.kind}.yaml").write_text(yaml.safe_dump(description), encoding="utf-8")
+    for index in range(3):
+        (data / f"_iblrig_video_{index}.raw.bin").write_bytes(os.urandom(8 << 20))
+    for index in range(150):
+        (data / f"_iblrig_trial_{index:04d}.raw.jsonable").write_bytes(os.urandom(50_000))
+    (folder / DEMO_TRANSFER_FLAG).touch()
+    return folder
 
 
 def _die_with_parent() -> None:

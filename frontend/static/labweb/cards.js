@@ -71,16 +71,23 @@ function spoolPart(spool, history) {
 }
 
 function transferPart(transfer) {
-  const part = el("section", { class: "part transfer" });
-  part.append(el("h3", {}, transfer.active ? `Copying ${transfer.exp_ref || ""}` : `Last transfer ${transfer.exp_ref || ""}`));
-  const fraction = transfer.bytes_total ? transfer.bytes_done / transfer.bytes_total : 0;
-  part.append(meter(fraction, ""), facts([
-    ["Done", `${bytes(transfer.bytes_done)} of ${bytes(transfer.bytes_total)}`],
-    ["Files", `${number(transfer.files_done)} of ${number(transfer.files_total)}`],
-    ["Rate", `${bytes(transfer.rate)}/s`],
-    ["ETA", duration(transfer.eta)],
-  ]));
-  if (transfer.error) part.append(el("div", { class: "error" }, transfer.error));
+  const part = el("section", { class: `part transfer ${transfer.active ? "active" : "idle"}` });
+  const title = transfer.active ? `Copying ${transfer.exp_ref || ""}` : `Last transfer ${transfer.exp_ref || ""}`;
+  part.append(el("h3", {}, title));
+  const fraction = transfer.bytes_total ? transfer.bytes_done / transfer.bytes_total : transfer.active ? 0 : 1;
+  const rows = [
+    ["Done", `${bytes(transfer.bytes_done)} of ${bytes(transfer.bytes_total)}`, "transfer-bytes"],
+    ["Files", `${number(transfer.files_done)} of ${number(transfer.files_total)}`, "transfer-files"],
+  ];
+  if (transfer.active) {
+    rows.push(["Rate", `${bytes(transfer.rate)}/s`, "transfer-rate"], ["ETA", duration(transfer.eta), "transfer-eta"]);
+    if (transfer.current) rows.push(["Now", transfer.current.split("/").pop(), "transfer-current"]);
+  } else if (transfer.outcome) {
+    rows.push(["Outcome", transfer.outcome, transfer.outcome === "failed" ? "transfer-outcome error" : "transfer-outcome"]);
+  }
+  if (transfer.queued) rows.push(["Queued", `${number(transfer.queued)} more`, "transfer-queued"]);
+  part.append(meter(fraction, transfer.error ? "full" : ""), facts(rows));
+  if (transfer.error) part.append(el("div", { class: "error transfer-error" }, transfer.error));
   return part;
 }
 
