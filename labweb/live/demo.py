@@ -26,7 +26,7 @@ DEMO_RIGS = [("behavior", "behavior"), ("cam-left", "video"), ("cam-right", "vid
 STOP_GRACE_SECONDS = 5.0
 DEMO_SUBJECT = "demo_mouse"
 DEMO_TRANSFER_FLAG = "transfer_me.flag"
-DEMO_TRANSFER_MB_S = 12
+DEMO_TRANSFER_MB_S = 8
 
 
 @dataclass

@@ -22,10 +22,10 @@ def test_copy_to_server_shows_live_progress_then_the_record_with_its_files(demo,
     expect(part.locator("h3")).to_contain_text("Copying", timeout=10_000)
     title = part.locator("h3").text_content()
     exp_ref = re.search(r"\d{4}-\d{2}-\d{2}_\d+_demo_mouse", title)[0]
-    done = card.locator(".transfer-bytes")
-    first = done.text_content()
-    expect(done).not_to_have_text(first, timeout=5_000)  # the bytes move while it copies
     expect(part.locator(".transfer-rate")).to_contain_text("/s")
+    done = part.locator(".transfer-bytes")
+    first = done.text_content()
+    expect(done).not_to_have_text(first, timeout=5_000)  # the bytes move while it still copies
     expect(card.locator(".part.transfer.idle .transfer-outcome")).to_have_text("finalized", timeout=20_000)
     expect(card.locator(".reply")).to_contain_text("transfer.run: done")
 
