@@ -86,8 +86,10 @@ class RatePacer:
     def pace(self, bytes_done: int) -> None:
         if not self.max_rate:
             return
-        ahead = bytes_done / self.max_rate - (time.monotonic() - self.start)
-        if ahead > 0:
+        while not self.cancel.is_set():
+            ahead = bytes_done / self.max_rate - (time.monotonic() - self.start)
+            if ahead <= 0:
+                return
             self.cancel.wait(min(ahead, 1.0))
 
 

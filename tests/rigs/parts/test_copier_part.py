@@ -174,6 +174,8 @@ async def test_progress_is_live_in_the_status_while_copying(tmp_path):
                 seen.append(status)
             await asyncio.sleep(0.1)
         assert rig.agent.status()["state"] == "idle"
+        [done] = rig.events("transfer.done")
+    assert done["data"]["seconds"] >= 1.0  # 12 MB at 10 MB/s
     moving = [s for s in seen if 0 < s["bytes_done"] < s["bytes_total"]]
     assert len(moving) >= 3, seen
     sample = moving[len(moving) // 2]
