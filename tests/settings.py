@@ -21,3 +21,7 @@ from labweb.settings import *  # noqa: E402,F403
 
 # Threads of sync_to_async must not keep connections open past a test: the test database is dropped after.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if SCALE:
+    # One PostgreSQL test database per run: two runs on one machine (a developer's and CI's) must not drop
+    # each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_labweb_{os.getpid()}"}  # noqa: F405
