@@ -199,7 +199,8 @@ class SpoolController:
         for path in candidate_paths(folder, settings.series_pattern, keys):
             try:
                 file = SeriesFile.create(path, tuple(self._stored_shape(settings)), np.dtype(self.source.dtype),
-                                         codec, swmr=settings.swmr, entries=entries)
+                                         codec, swmr=settings.swmr, entries=entries,
+                                         raw=codec.name == "none" and settings.axis_order == "numpy")
                 break
             except FileExistsError:
                 continue  # someone took the name between the check and the creation: try the next

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import h5py
 import hdf5plugin  # noqa: F401
 import numpy as np
@@ -144,3 +146,51 @@ def test_filter_pipeline_fallback_when_blosc_library_is_missing(run_series, monk
     with tables.open_file(result["file"]) as t:
         np.testing.assert_array_equal(t.root.ImageData[5], cam.frame(5))
     assert result["ratio"] > 1.25
+
+
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="raw frame writes need O_DIRECT")
+def test_uncompressed_frames_written_at_their_chunks_read_back_everywhere(run_series):
+    shape = (64, 64)  # 8 KiB frames, whole pages: written at their chunks' addresses with O_DIRECT
+    cam = camera(shape=shape)
+    result, _ = run_series(cam, compression="none", max_frames=30)
+    expected = np.stack([cam.frame(n) for n in range(30)])
+    with h5py.File(result["file"], "r") as f:
+        image = f["ImageData"]
+        assert image.shape == (30, *shape) and image.chunks == (1, *shape) and image.compression is None
+        chunks = [image.id.get_chunk_info(i) for i in range(30)]
+        assert all(c.byte_offset % 4096 == 0 and c.size == expected[0].nbytes for c in chunks)
+        assert [c.chunk_offset[0] for c in chunks] == list(range(30))
+        np.testing.assert_array_equal(image[:], expected)
+    with tables.open_file(result["file"]) as t:
+        np.testing.assert_array_equal(t.root.ImageData[:], expected)
+    assert is_complete(result["file"]) and result["bytes_out"] == expected.nbytes
+
+
+def test_uncompressed_swmr_series_goes_through_hdf5(run_series):
+    cam = camera(shape=(64, 64))
+    result, _ = run_series(cam, compression="none", swmr=True, max_frames=5)
+    with h5py.File(result["file"], "r") as f:
+        np.testing.assert_array_equal(f["ImageData"][4], cam.frame(4))
+
+
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="raw frame writes need O_DIRECT")
+def test_failed_raw_write_fails_the_series_and_leaves_only_written_frames(run_series, monkeypatch):
+    from rigs.spool.diskio import RawWriter
+
+    real, calls = RawWriter.write_at, []
+
+    def failing(self, data, offset):
+        calls.append(offset)
+        if len(calls) == 25:
+            raise OSError(5, "Input/output error")
+        return real(self, data, offset)
+
+    monkeypatch.setattr(RawWriter, "write_at", failing)
+    cam = camera(fps=200.0, shape=(64, 64))  # slow enough that the failure comes before the last frame
+    result, recorder = run_series(cam, compression="none", max_frames=100)
+    assert result["outcome"] == "failed" and "Input/output error" in result["error"]
+    assert "spool.failed" in recorder.names() and not is_complete(result["file"])
+    with h5py.File(result["file"], "r") as f:
+        frames = f["ImageData"].shape[0]
+        assert frames == f["FrameInfo"].shape[0] < 25
+        np.testing.assert_array_equal(f["ImageData"][:], np.stack([cam.frame(n) for n in range(frames)]))
