@@ -186,9 +186,9 @@ def labweb(folder: Path, camera: SyntheticCamera, count: int | None, **settings)
     camera.open()  # precompute the noisy frames outside the timed span
     config = {"directory": str(folder), "preflight": "skip", "reserve_mb": 512, "max_frames": count, **settings}
     with PeakRss() as rss:
-        cpu0 = time.process_time()
         controller.start(config)
-        t0 = time.perf_counter()  # the camera thread starts last in start(): setup is not counted
+        # The camera thread starts last in start(): setup (file, ring allocation) is in neither time nor CPU.
+        cpu0, t0 = time.process_time(), time.perf_counter()
         result = controller.wait()
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     row = Row("", result["frames"], seconds, result["bytes_in"], Path(result["file"]).stat().st_size, cpu,
