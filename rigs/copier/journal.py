@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -71,7 +71,7 @@ class Journal:
     def append(self, records: list[FileRecord | Checkpoint]) -> None:
         if not records:
             return
-        text = "".join(json.dumps({"kind": _kind(r), **asdict(r)}) + "\n" for r in records)
+        text = "".join(json.dumps({"kind": _kind(r), **vars(r)}) + "\n" for r in records)  # flat: no asdict
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self._tail_checked:

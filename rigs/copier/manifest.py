@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,10 @@ class Manifest:
         return sum(entry.size for entry in self.files)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": MANIFEST_VERSION, **asdict(self), "total_bytes": self.total_bytes}
+        # by hand: dataclasses.asdict deep-copies every field and costs ~25 us per entry
+        head = {name: getattr(self, name) for name in ("exp_ref", "tag", "algorithm", "source", "created")}
+        files = [{"path": f.path, "size": f.size, "hash": f.hash} for f in self.files]
+        return {"version": MANIFEST_VERSION, **head, "files": files, "total_bytes": self.total_bytes}
 
 
 def manifest_write(path: Path, manifest: Manifest) -> Path:
@@ -49,11 +52,24 @@ def manifest_write(path: Path, manifest: Manifest) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.labweb-tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(manifest.to_dict(), fh, indent=1)
+        fh.write(_dumps(manifest.to_dict()))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    """Indented JSON with one line per file: readable, and built by the C encoder (indent=1 is pure Python,
+    ~5 ms per 3000 files)."""
+    lines = []
+    for key, value in data.items():
+        if key == "files" and value:
+            rows = ",\n".join("  " + json.dumps(entry) for entry in value)
+            lines.append(f' "files": [\n{rows}\n ]')
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def manifest_read(path: Path) -> Manifest:

@@ -5,6 +5,7 @@ Reading only: planning never writes, locally or on the server, so `--dry` is a p
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from rigs.copier.description import description_collections
 from rigs.copier.engine import TMP_SUFFIX, CopyJob
 from rigs.copier.journal import Checkpoint, FileRecord
 from rigs.layout import SNAPSHOTS_DIR, TRANSFER_FLAG
+
+_Found = tuple[Path, os.stat_result]  # a source file and its stat, taken once while listing
 
 
 @dataclass
@@ -50,9 +53,8 @@ def session_plan(
     sources = _collection_files(session_dir, description, plan.errors)
     sources.update(_snapshot_files(session_dir, remote_session, journaled, plan.errors))
     for rel in sorted(sources):
-        source = sources[rel]
+        source, stat = sources[rel]
         dest = remote_session.joinpath(*rel.split("/"))
-        stat = source.stat()
         record = journaled.get(rel)
         if record and _still_valid(record, stat, dest, algorithm):
             plan.verified.append(record)
@@ -61,8 +63,8 @@ def session_plan(
     return plan
 
 
-def _collection_files(session_dir: Path, description: dict[str, Any], errors: list[str]) -> dict[str, Path]:
-    files: dict[str, Path] = {}
+def _collection_files(session_dir: Path, description: dict[str, Any], errors: list[str]) -> dict[str, _Found]:
+    files: dict[str, _Found] = {}
     collections = description_collections(description)
     if not collections:
         errors.append("the description names no collection: nothing to copy")
@@ -77,7 +79,7 @@ def _collection_files(session_dir: Path, description: dict[str, Any], errors: li
 
 def _snapshot_files(
     session_dir: Path, remote_session: Path, journaled: dict[str, FileRecord], errors: list[str]
-) -> dict[str, Path]:
+) -> dict[str, _Found]:
     """Snapshots are added to by several PCs: a name already on the server (not put there by us) is a clash."""
     local = session_dir / SNAPSHOTS_DIR
     if not local.is_dir():
@@ -89,12 +91,26 @@ def _snapshot_files(
     return files
 
 
-def _files_under(folder: Path, session_dir: Path) -> dict[str, Path]:
-    return {
-        path.relative_to(session_dir).as_posix(): path
-        for path in folder.rglob("*")
-        if path.is_file() and path.name != TRANSFER_FLAG and not path.name.endswith(TMP_SUFFIX)
-    }
+def _files_under(folder: Path, session_dir: Path) -> dict[str, _Found]:
+    """Every file below `folder` (symlinked folders are not entered, as with rglob) with its stat: one stat
+    call per file, since a session can hold thousands of small files."""
+    files: dict[str, _Found] = {}
+    prefix = folder.relative_to(session_dir).as_posix()
+    todo = [(folder, "" if prefix == "." else prefix + "/")]
+    while todo:
+        path, rel = todo.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((Path(entry.path), f"{rel}{entry.name}/"))
+                elif entry.is_file() and entry.name != TRANSFER_FLAG and not entry.name.endswith(TMP_SUFFIX):
+                    files[rel + entry.name] = (Path(entry.path), _stat(entry))
+    return files
+
+
+def _stat(entry: os.DirEntry) -> os.stat_result:
+    # Windows answers DirEntry.stat() from the folder listing, whose times can lag behind the file's own.
+    return os.stat(entry.path) if os.name == "nt" else entry.stat()
 
 
 def _still_valid(record: FileRecord, stat, dest: Path, algorithm: str) -> bool:

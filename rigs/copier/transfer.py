@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -180,10 +181,11 @@ def _manifest_write(paths: DevicePaths, session_dir: Path, records: list[FileRec
 
 def _tmp_sweep(remote_session: Path, records: list[FileRecord]) -> None:
     """Remove temporary files left by killed runs for files that have since been copied whole."""
-    folders = {remote_session.joinpath(*r.path.split("/")).parent for r in records}
-    for folder in folders:
-        for stale in folder.glob(f".*{TMP_SUFFIX}"):
-            stale.unlink(missing_ok=True)
+    for folder in {r.path.rpartition("/")[0] for r in records}:
+        with os.scandir(remote_session.joinpath(*folder.split("/"))) as entries:
+            stale = [e.path for e in entries if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX)]
+        for path in stale:
+            Path(path).unlink(missing_ok=True)
 
 
 def _finalize(paths: DevicePaths, remote_subjects: Path, expected: int | None, result: TransferResult) -> None:
