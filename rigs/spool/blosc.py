@@ -36,11 +36,18 @@ class BloscLibrary:
         version.restype = ctypes.c_char_p
         self.version = version().decode()
 
-    def compress(self, frame: np.ndarray, *, cname: str, clevel: int, shuffle: int) -> np.ndarray:
-        """Compress one C-contiguous array; returns a uint8 view of exactly the compressed bytes."""
+    def compress(self, frame: np.ndarray, *, cname: str, clevel: int, shuffle: int,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """Compress one C-contiguous array into `out` (uint8, >= nbytes + MAX_OVERHEAD; None: a new one).
+
+        Returns a uint8 view of exactly the compressed bytes.
+        """
         src = np.ascontiguousarray(frame)
-        # np.empty leaves pages untouched, so only the compressed length ever becomes resident memory.
-        out = np.empty(src.nbytes + MAX_OVERHEAD, dtype=np.uint8)
+        if out is None:
+            # np.empty leaves pages untouched, so only the compressed length ever becomes resident memory.
+            out = np.empty(src.nbytes + MAX_OVERHEAD, dtype=np.uint8)
+        elif out.dtype != np.uint8 or out.nbytes < src.nbytes + MAX_OVERHEAD or not out.flags.c_contiguous:
+            raise ValueError(f"output buffer of {out.nbytes} B {out.dtype} cannot hold {src.nbytes} B compressed")
         n = self._compress(
             clevel, shuffle, src.dtype.itemsize, src.nbytes, src.ctypes.data,
             out.ctypes.data, out.nbytes, cname.encode(), 0, 1,

@@ -16,7 +16,7 @@ import numpy as np
 
 from rigs.spool import blosc
 
-Encoder = Callable[[np.ndarray], np.ndarray | bytes]
+Encoder = Callable[..., np.ndarray | bytes]  # encode(frame) or, when Codec.into, encode(frame, out)
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Codec:
     encode: Encoder | None = None
     filtered_write: bool = False  # True: write through the HDF5 filter pipeline instead of direct chunks
     live_ok: bool = True  # False: too slow for live camera rates (documented, still allowed)
+    into: bool = False  # True: encode(frame, out) writes into `out` (frame bytes + blosc.MAX_OVERHEAD, or None)
 
 
 def _blosc(name: str, cname: str, clevel: int, shuffle: int) -> Codec:
@@ -41,10 +42,10 @@ def _blosc(name: str, cname: str, clevel: int, shuffle: int) -> Codec:
     if lib is None:
         return Codec(name, options, None, filtered_write=True)
 
-    def encode(frame: np.ndarray) -> np.ndarray:
-        return lib.compress(frame, cname=cname, clevel=clevel, shuffle=shuffle)
+    def encode(frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return lib.compress(frame, cname=cname, clevel=clevel, shuffle=shuffle, out=out)
 
-    return Codec(name, options, encode)
+    return Codec(name, options, encode, into=True)
 
 
 def _byte_shuffle(frame: np.ndarray) -> np.ndarray:

@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from rigs.spool.blosc import MAX_OVERHEAD
 from rigs.spool.codecs import Codec
 from rigs.spool.diskio import CacheTrimmer
 from rigs.spool.h5layout import Chunk, SeriesFile, finalize
 from rigs.spool.preview import downsample
 from rigs.spool.rates import RateMeter
 from rigs.spool.result import DISK_FULL, SeriesResult
-from rigs.spool.ring import FrameRing
+from rigs.spool.ring import BufferPool, FrameRing
 from rigs.spool.settings import SpoolSettings
 from rigs.spool.source import EndOfFrames, FrameSource
 
@@ -51,6 +52,7 @@ class _Item:
     data: Any = None
     nbytes: int = 0  # bytes held outside the ring until written
     filtered: bool = False
+    out: np.ndarray | None = None  # the pool buffer `data` lives in, given back once written
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -81,9 +83,14 @@ def drop_events(numbers: list[int], t: float, limit: int = 256) -> list[tuple[st
     return events
 
 
-def transposed(frame: np.ndarray, band: int = 64) -> np.ndarray:
-    """frame.T as a C-contiguous copy, in bands of rows: about 4x faster than one strided copy (cache)."""
-    out = np.empty(frame.shape[::-1], dtype=frame.dtype)
+def transposed(frame: np.ndarray, out: np.ndarray | None = None, band: int = 8) -> np.ndarray:
+    """frame.T as a C-contiguous copy (into `out` if given), in bands of rows.
+
+    Bands of 8 rows: about 10x faster than one strided copy and 3.5x faster than bands of 64 (2048x2048 uint16:
+    1.7 ms against 20 and 6 ms; the same optimum for uint8 and float32).
+    """
+    if out is None:
+        out = np.empty(frame.shape[::-1], dtype=frame.dtype)
     for start in range(0, frame.shape[0], band):
         out[:, start:start + band] = frame[start:start + band].T
     return out
@@ -110,6 +117,11 @@ class Series:
         if slots < 2:
             raise ValueError(f"buffer_mb={settings.buffer_mb} holds fewer than 2 frames of {self.frame_bytes} B")
         self.ring: FrameRing | None = FrameRing(int(slots), self.frame_shape, np.dtype(source.dtype))
+        # Encoded chunks (and transposed frames) go into preallocated buffers: the pool is the pending limit.
+        self._pool: BufferPool | None = None
+        if not self._holds_slots and (codec.into or codec.name == "none"):
+            size = self.frame_bytes + MAX_OVERHEAD
+            self._pool = BufferPool(max(settings.workers + 1, self.pending_limit // size), size)
         self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._ready: dict[int, _Item] = {}
@@ -211,13 +223,16 @@ class Series:
     # -- compression workers ---------------------------------------------------------------------------
     def _encode_loop(self) -> None:
         ring = self.ring
+        # A transposed frame that is then compressed only needs to live until it is: one buffer per worker.
+        scratch = (np.empty(self.frame_shape[::-1], dtype=ring.frames.dtype)
+                   if self._transpose and self.codec.into else None)
         while (item := self._work.get()) is not None:
             if self._abort.is_set():
                 ring.release(item.slot)
                 continue
             try:
-                self._wait_for_room(item)
-                self._encode(item, ring)
+                out = self._wait_for_room(item)
+                self._encode(item, ring, out, scratch)
             except Exception as exc:
                 log.exception("encoding frame %d failed", item.index)
                 self._fail(f"compression: {type(exc).__name__}: {exc}")
@@ -227,27 +242,44 @@ class Series:
                 self._pending_bytes += item.nbytes
                 self._cond.notify_all()
 
-    def _wait_for_room(self, item: _Item) -> None:
-        # The frame the writer needs next always goes through, or the writer and the workers would deadlock.
-        with self._cond:
-            while (self.pending_limit and self._pending_bytes > self.pending_limit and item.index != self._next
-                   and not self._abort.is_set()):
-                self._cond.wait(0.1)
+    def _wait_for_room(self, item: _Item) -> np.ndarray | None:
+        """Wait until the encoded frame has somewhere to go: a pool buffer, or (no pool) room under the limit.
 
-    def _encode(self, item: _Item, ring: FrameRing) -> None:
+        The frame the writer needs next always goes through, or the writer and the workers would deadlock:
+        with the pool empty it gets None, and the encoder allocates that one buffer.
+        """
+        with self._cond:
+            while not self._abort.is_set():
+                if self._pool is not None:
+                    out = self._pool.take()
+                    if out is not None or item.index == self._next:
+                        return out
+                elif (not self.pending_limit or self._pending_bytes <= self.pending_limit
+                      or item.index == self._next):
+                    return None
+                self._cond.wait(0.1)
+        return None
+
+    def _encode(self, item: _Item, ring: FrameRing, out: np.ndarray | None, scratch: np.ndarray | None) -> None:
         frame = ring.frames[item.slot]
         now = time.monotonic()
         if now - self._preview_t >= PREVIEW_EVERY_S:
             self._preview_t = now
             self._preview = downsample(frame, PREVIEW_MAX_PX)
-        if self._transpose:
-            frame = transposed(frame)  # PYME's (X, Y) order, done here, never in the camera thread
+        if self._holds_slots:  # the raw frame goes to disk from its slot
+            item.data, item.filtered = frame, self.codec.encode is None
+            return
+        item.out = out
+        if self._transpose:  # PYME's (X, Y) order, done here, never in the camera thread
+            if self.codec.name == "none" and out is not None:  # the transposed frame is the chunk itself
+                scratch = out[:self.frame_bytes].view(frame.dtype).reshape(frame.shape[::-1])
+            frame = transposed(frame, out=scratch)
         if self.codec.encode is None:
             item.data, item.filtered = frame, True
+        elif self.codec.into:
+            item.data = self.codec.encode(frame, out)
         else:
             item.data = self.codec.encode(frame)
-        if self._holds_slots:
-            return
         ring.release(item.slot)
         item.slot = None
         item.nbytes = item.data.nbytes if hasattr(item.data, "nbytes") else len(item.data)
@@ -316,6 +348,9 @@ class Series:
         for item in batch:
             if item.slot is not None:
                 self.ring.release(item.slot)
+            if item.out is not None:
+                self._pool.give(item.out)
+                item.out = item.data = None
         with self._cond:
             self._next += len(batch)
             self._pending_bytes -= sum(item.nbytes for item in batch)
@@ -385,6 +420,6 @@ class Series:
             reason=self.reason or "requested", error=self.error, complete=complete,
             compression=self.codec.name,
         )
-        self.ring = None  # give the buffer memory back now, not when the owner forgets this series
+        self.ring = self._pool = None  # give the buffer memory back now, not when the owner forgets this series
         self._ended.set()
         self._on_end(self.result)
