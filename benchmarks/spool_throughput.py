@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import mmap
 import os
 import shutil
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rigs.spool import SpoolController, SyntheticCamera  # noqa: E402
+from rigs.spool.ring import anonymous_memory  # noqa: E402
 from rigs.spool.synthetic import make_frames  # noqa: E402
 
 SHAPE = (2048, 2048)
@@ -121,7 +121,9 @@ def raw_ceiling(path: Path, frames: np.ndarray, count: int, copy: bool = False) 
     memory-speed disk charges the ceiling with a memcpy and so flatters everything compared with it.
     """
     direct = getattr(os, "O_DIRECT", 0)
-    buffer = mmap.mmap(-1, FRAME_BYTES * (1 if copy else len(frames)))  # page-aligned, as O_DIRECT requires
+    # Page-aligned, as O_DIRECT requires; private + huge pages like the spooler's ring (a shared mapping is
+    # shmem: 4 KiB pages, so the kernel splits each 8 MB write into many more, smaller requests).
+    buffer = anonymous_memory(FRAME_BYTES * (1 if copy else len(frames)))
     views = np.frombuffer(buffer, dtype=DTYPE).reshape(-1, *SHAPE)
     if not copy:
         views[:] = frames
