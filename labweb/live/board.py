@@ -98,8 +98,10 @@ class RigBoard:
         previous = self.agents.get(rig.name)
         self.agents[rig.name] = link
         entry = rig_entry(rig, online=True)
+        # A fresh agent process: what the rig did before it (re)connected is history until its first status.
         entry.update(version=hello.get("version", ""), hostname=hello.get("hostname", ""), state="idle",
-                     capabilities=list(hello.get("capabilities", [])))
+                     capabilities=list(hello.get("capabilities", [])), activity="", spool=None, transfer=None,
+                     session=None)
         entry["disk"] = hello.get("disk")
         entry["last_seen"] = time.time()
         self.entries[rig.name] = entry
