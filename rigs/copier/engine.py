@@ -238,6 +238,9 @@ class CopyEngine:
             raise CopyCancelled(job.rel, "cancelled")
         folder = os.path.dirname(job.dest)
         if folder not in folders:
+            root = Path(job.dest).parents[job.rel.count("/")]
+            if not root.is_dir():  # never re-create it: the share vanished, and it would land on the rig's disk
+                raise CopyError(job.rel, f"destination folder {root} is gone (server share unreachable?)")
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
         tmp = tmp_path(job.dest)

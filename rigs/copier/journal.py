@@ -73,7 +73,7 @@ class Journal:
             return
         text = "".join(json.dumps({"kind": _kind(r), **vars(r)}) + "\n" for r in records)  # flat: no asdict
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(exist_ok=True)  # not its parents: a vanished share must not be re-created
             if not self._tail_checked:
                 text = self._torn_tail_fix() + text
                 self._tail_checked = True

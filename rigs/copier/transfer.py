@@ -86,7 +86,9 @@ def transfer(
         result.destination = str(paths.session)
         _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, result)
     except (LayoutError, DescriptionError, RemoteError, CopyFailed, OSError) as exc:
-        result.outcome, result.error = "failed", str(exc)
+        result.outcome, result.error = "failed", _unreachable(paths, remote_subjects) or str(exc)
+        if result.error != str(exc):
+            result.error += f" ({exc})"
     except Exception as exc:  # noqa: BLE001 - one session's surprise must not stop the agent or other sessions
         log.exception("transfer of %s failed", session_dir)
         result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -194,6 +196,16 @@ def _finalize(paths: DevicePaths, remote_subjects: Path, expected: int | None, r
     state = _state(paths, remote_subjects).state
     result.state_after = _int(state)
     result.outcome = "finalized" if state == CopyState.FINALIZED else "complete"
+
+
+def _unreachable(paths: DevicePaths | None, remote_subjects: Path) -> str | None:
+    """Why a failure happened when the share vanished under the copy (unmounted, renamed, network down)."""
+    try:
+        if paths is None or paths.session.is_dir():
+            return None
+    except OSError:
+        pass
+    return f"server share unreachable: {paths.session} is gone (is {remote_subjects} still mounted?)"
 
 
 def _state(paths: DevicePaths, remote_subjects: Path) -> StateReport:
