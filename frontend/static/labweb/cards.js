@@ -153,7 +153,7 @@ export function renderCard(item, options) {
   const parts = card.querySelector(".parts");
   parts.replaceChildren();
   if (entry.session && entry.session.exp_ref) parts.append(sessionPart(entry.session));
-  if (entry.spool) parts.append(spoolPart(entry.spool, item.history));
+  if (entry.spool && (entry.spool.active || entry.spool.file)) parts.append(spoolPart(entry.spool, item.history));
   if (entry.transfer) parts.append(transferPart(entry.transfer));
   if (item.preview && online) {
     const img = el("img", { class: "preview", alt: `latest frame of ${entry.rig}`, width: String(item.preview.width), height: String(item.preview.height) });
