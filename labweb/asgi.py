@@ -11,7 +11,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 # are served by the same process: a lab dashboard needs no separate web server.
 django_asgi_app = ASGIStaticFilesHandler(get_asgi_application())
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from labweb.live.routing import websocket_application  # noqa: E402
 

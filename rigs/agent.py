@@ -14,7 +14,6 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from rigs import __version__

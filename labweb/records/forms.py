@@ -40,23 +40,15 @@ class SubjectForm(forms.ModelForm):
         return name
 
 
-class SessionFilterForm(forms.Form):
-    """The GET filters of the session list; a field left empty does not filter."""
+def rig_name_choices() -> list[tuple[str, str]]:
+    return [("", "any")] + [(name, name) for name in Rig.objects.order_by("name").values_list("name", flat=True)]
 
-    subject = forms.ChoiceField(required=False)
-    rig = forms.ChoiceField(required=False)
+
+class DateRangeFilterForm(forms.Form):
+    """GET filters with a from/to date range; a field left empty does not filter."""
+
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    state = forms.ChoiceField(required=False, choices=[("", "any")] + list(SessionState.choices))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["subject"].choices = [("", "any")] + [
-            (name, name) for name in Subject.objects.order_by("name").values_list("name", flat=True)
-        ]
-        self.fields["rig"].choices = [("", "any")] + [
-            (name, name) for name in Rig.objects.order_by("name").values_list("name", flat=True)
-        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -66,11 +58,27 @@ class SessionFilterForm(forms.Form):
         return cleaned
 
     def filters(self) -> dict:
-        """The valid, non-empty filters as keyword arguments of selectors.session_list."""
+        """The valid, non-empty filters as keyword arguments of the page's selector."""
         if not self.is_bound:
             return {}
         self.is_valid()
         return {key: value for key, value in self.cleaned_data.items() if value}
+
+
+class SessionFilterForm(DateRangeFilterForm):
+    """The GET filters of the session list."""
+
+    subject = forms.ChoiceField(required=False)
+    rig = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(required=False, choices=[("", "any")] + list(SessionState.choices))
+    field_order = ["subject", "rig", "date_from", "date_to", "state"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].choices = [("", "any")] + [
+            (name, name) for name in Subject.objects.order_by("name").values_list("name", flat=True)
+        ]
+        self.fields["rig"].choices = rig_name_choices()
 
 
 class SessionStartForm(forms.Form):

@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable
 
 from rigs.echo.codes import code_name
-from rigs.echo.core import DEFAULT_LINGER, Addr, Dropped, Echo, EchoCore, ErrorReport, Incoming
+from rigs.echo.core import DEFAULT_LINGER, Addr, Echo, EchoCore, ErrorReport, Incoming
 from rigs.echo.errors import EchoTimeout, RemoteError, ReplyTimeout
 from rigs.echo.framing import StreamSplitter
 from rigs.echo.uri import Endpoint, parse_uri

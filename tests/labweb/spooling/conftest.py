@@ -5,11 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
 from labweb.records import services
-from labweb.records.roles import OPERATORS, VIEWERS
 
 FILE = "/data/spool/2024-03-05/2024-03-05_series_001.h5"
 T0 = 1_709_640_000.0  # 2024-03-05 12:00 UTC
@@ -53,19 +50,3 @@ def result(file: str = FILE, *, outcome: str = "ok", **extra) -> dict:
     return data
 
 
-def _member(django_user_model, username: str, group: str):
-    user = django_user_model.objects.create_user(username, password=f"pw-{username}")
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-@pytest.fixture
-def viewer_client(db, django_user_model) -> Client:
-    client = Client()
-    client.force_login(_member(django_user_model, "vera", VIEWERS))
-    return client
-
-
-@pytest.fixture
-def operator(db, django_user_model):
-    return _member(django_user_model, "olga", OPERATORS)

@@ -9,32 +9,9 @@ import time
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
 from labweb.records import services
-from labweb.records.roles import OPERATORS, VIEWERS
 from rigs.copier import TransferResult
-
-
-def _member(django_user_model, username: str, group: str):
-    user = django_user_model.objects.create_user(username, password=f"pw-{username}")
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-@pytest.fixture
-def viewer_client(db, django_user_model) -> Client:
-    client = Client()
-    client.force_login(_member(django_user_model, "vera", VIEWERS))
-    return client
-
-
-@pytest.fixture
-def operator_client(db, django_user_model) -> Client:
-    client = Client()
-    client.force_login(_member(django_user_model, "olga", OPERATORS))
-    return client
 
 
 @pytest.fixture

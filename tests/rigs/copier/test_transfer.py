@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import yaml
 
 from rigs.copier import CopyEngine, CopyState, session_initialize, session_state, sessions_cleanup, transfer, transfer_all, verify

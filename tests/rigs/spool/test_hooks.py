@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from rigs.spool import MirrorToFolder, SpoolController
 from rigs.spool.hooks import HookRunner
