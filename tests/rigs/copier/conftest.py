@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+import textwrap
 import zlib
 from pathlib import Path
 
@@ -101,3 +105,38 @@ def remote(tmp_path: Path) -> Path:
     path = tmp_path / "server" / "Subjects"
     path.mkdir(parents=True)
     return path
+
+
+MiB = 1 << 20
+REPO = Path(__file__).resolve().parents[3]
+# A session large enough that a copier slowed to ~250 MB/s is caught in the middle: a small file, two large
+# ones (checkpointed every 16 MiB) and a few hundred small ones.
+LARGE_EPHYS_SESSION = {
+    "raw_ephys_data/_spikeglx_sync.nidq.bin": 8 * MiB,
+    "raw_ephys_data/probe00/_spikeglx_ephysData_g0_t0.imec0.ap.bin": 128 * MiB,
+    "raw_ephys_data/probe01/_spikeglx_ephysData_g0_t0.imec1.ap.bin": 128 * MiB,
+    **{f"raw_ephys_data/probe00/z_{i:03d}.meta": 4096 + i for i in range(300)},
+}
+# A real copier process through the public API, slowed so a kill or a vanishing share lands mid-copy; it prints
+# its result as JSON and exits 1 when the transfer failed.
+THROTTLED_COPIER = textwrap.dedent("""
+    import json, sys, time
+    from rigs.copier import CopyEngine, transfer
+
+    class Throttled(CopyEngine):
+        def _count(self, count, progress):
+            time.sleep(count / 250e6)
+            super()._count(count, progress)
+
+    result = transfer(sys.argv[1], remote_subjects=sys.argv[2], tag="ephys",
+                      engine=Throttled(checkpoint_bytes=16 << 20, chunk=1 << 20))
+    print(json.dumps(result.to_dict()))
+    sys.exit(0 if result.ok else 1)
+""")
+
+
+def throttled_copier(tmp_path: Path, session: Path, remote: Path, **popen) -> subprocess.Popen:
+    script = tmp_path / "throttled_copier.py"
+    script.write_text(THROTTLED_COPIER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, str(script), str(session), str(remote)], cwd=REPO, env=env, **popen)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -16,24 +14,8 @@ from rigs.copier import CopyState, session_initialize, session_state, transfer
 from rigs.copier.journal import Journal
 from rigs.layout import TRANSFER_FLAG
 
-from .conftest import content, make_session, tree
+from .conftest import LARGE_EPHYS_SESSION, content, make_session, throttled_copier, tree
 
-REPO = Path(__file__).resolve().parents[3]
-MiB = 1 << 20
-
-# The child copies through the public API; it is slowed to ~250 MB/s so the kill lands in the middle.
-CHILD = textwrap.dedent("""
-    import sys, time
-    from rigs.copier import CopyEngine, transfer
-
-    class Throttled(CopyEngine):
-        def _count(self, count, progress):
-            time.sleep(count / 250e6)
-            super()._count(count, progress)
-
-    transfer(sys.argv[1], remote_subjects=sys.argv[2], tag="ephys",
-             engine=Throttled(checkpoint_bytes=16 << 20, chunk=1 << 20))
-""")
 
 
 def _kill_when(journal_path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -53,16 +35,10 @@ def _kill_when(journal_path: Path, proc: subprocess.Popen, timeout: float = 30) 
 
 
 def test_kill_9_mid_copy_then_rerun_copies_only_the_rest(local, remote, tmp_path):
-    files = {"raw_ephys_data/_spikeglx_sync.nidq.bin": 8 * MiB,
-             "raw_ephys_data/probe00/_spikeglx_ephysData_g0_t0.imec0.ap.bin": 128 * MiB,
-             "raw_ephys_data/probe01/_spikeglx_ephysData_g0_t0.imec1.ap.bin": 128 * MiB}
-    files.update({f"raw_ephys_data/probe00/z_{i:03d}.meta": 4096 + i for i in range(300)})
+    files = dict(LARGE_EPHYS_SESSION)
     session = make_session(local, "ephys", files=files)
     total = sum(files.values())
-    script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, str(script), str(session), str(remote)], cwd=REPO, env=env)
+    proc = throttled_copier(tmp_path, session, remote)
     journal = remote / "ZM_001" / "2024-05-01" / "001" / "_devices" / "2024-05-01_1_ZM_001@ephys.journal.jsonl"
     _kill_when(journal, proc)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -16,26 +14,8 @@ from rigs.copier import CopyState, session_state, transfer
 from rigs.copier.journal import Journal
 from rigs.layout import RAW_SESSION_FLAG, TRANSFER_FLAG
 
-from .conftest import content, make_session, tree
+from .conftest import LARGE_EPHYS_SESSION, content, make_session, throttled_copier, tree
 
-REPO = Path(__file__).resolve().parents[3]
-MiB = 1 << 20
-
-# A real copier process, slowed to ~250 MB/s (as in test_interrupted) so the share vanishes mid-copy.
-CHILD = textwrap.dedent("""
-    import json, sys, time
-    from rigs.copier import CopyEngine, transfer
-
-    class Throttled(CopyEngine):
-        def _count(self, count, progress):
-            time.sleep(count / 250e6)
-            super()._count(count, progress)
-
-    result = transfer(sys.argv[1], remote_subjects=sys.argv[2], tag="ephys",
-                      engine=Throttled(checkpoint_bytes=16 << 20, chunk=1 << 20))
-    print(json.dumps(result.to_dict()))
-    sys.exit(0 if result.ok else 1)
-""")
 
 
 class Share:
@@ -93,17 +73,10 @@ def share(request, tmp_path):
 
 
 def test_share_vanishes_mid_copy_then_rerun_copies_only_the_rest(local, share, tmp_path):
-    files = {"raw_ephys_data/_spikeglx_sync.nidq.bin": 8 * MiB,
-             "raw_ephys_data/probe00/_spikeglx_ephysData_g0_t0.imec0.ap.bin": 128 * MiB,
-             "raw_ephys_data/probe01/_spikeglx_ephysData_g0_t0.imec1.ap.bin": 128 * MiB}
-    files.update({f"raw_ephys_data/probe00/z_{i:03d}.meta": 4096 + i for i in range(300)})
+    files = dict(LARGE_EPHYS_SESSION)
     session = make_session(local, "ephys", files=files)
     total = sum(files.values())
-    script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, str(script), str(session), str(share.remote)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = throttled_copier(tmp_path, session, share.remote, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     server = share.backing / "Subjects" / "ZM_001" / "2024-05-01" / "001"
     journal = server / "_devices" / "2024-05-01_1_ZM_001@ephys.journal.jsonl"
     try:
