@@ -108,3 +108,11 @@ def test_stop_and_interrupt_go_to_the_main_rig(client, lab):
     assert (command["action"], command["params"]) == ("session.interrupt", {"exp_ref": session.exp_ref})
     page = client.get(f"/sessions/{session.exp_ref}/").content.decode()
     assert "Interrupt" in page and "Stop (EXPEND)" in page
+
+
+def test_the_start_page_points_to_adding_a_subject_when_there_is_none(client, lab):
+    rigs, subject, operator, _ = lab
+    subject.is_active = False
+    subject.save()
+    client.force_login(operator)
+    assert 'href="/subjects/add/"' in client.get("/sessions/start/").content.decode()
