@@ -186,7 +186,7 @@ class LosslessCamera(SyntheticCamera):
 
     def read_into(self, out, timeout):
         if not self.gate():
-            time.sleep(0.0005)
+            time.sleep(0.002)
             return None
         return super().read_into(out, timeout)
 
@@ -194,7 +194,7 @@ class LosslessCamera(SyntheticCamera):
 def labweb(folder: Path, camera: SyntheticCamera, count: int | None, **settings) -> tuple[dict, Row]:
     controller = SpoolController(camera)
     if isinstance(camera, LosslessCamera):
-        camera.gate = lambda: controller.status()["queue_fill"] < 0.95
+        camera.gate = lambda: controller.queue_fill() < 0.95
     camera.open()  # precompute the noisy frames outside the timed span
     config = {"directory": str(folder), "preflight": "skip", "reserve_mb": 512, "max_frames": count, **settings}
     with PeakRss() as rss:

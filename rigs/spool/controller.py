@@ -135,6 +135,15 @@ class SpoolController:
         return list(self._hook_runner.outcomes)
 
     # -- reading ---------------------------------------------------------------------------------------
+    def queue_fill(self) -> float:
+        """How full the camera-side buffer is (0.0 to 1.0; 0.0 when idle), cheap enough to poll per frame.
+
+        status() has it too, but builds every counter: a source that paces itself (a replay that must not
+        drop, a benchmark camera) polls this instead.
+        """
+        series = self._series
+        return series.ring_fill() if series is not None and not series.ended else 0.0
+
     def status(self) -> dict[str, Any]:
         """Plain JSON-able counters (see the package docstring for the keys)."""
         with self._lock:
@@ -199,8 +208,7 @@ class SpoolController:
         for path in candidate_paths(folder, settings.series_pattern, keys):
             try:
                 file = SeriesFile.create(path, tuple(self._stored_shape(settings)), np.dtype(self.source.dtype),
-                                         codec, swmr=settings.swmr, entries=entries,
-                                         raw=codec.name == "none" and settings.axis_order == "numpy")
+                                         codec, swmr=settings.swmr, entries=entries)
                 break
             except FileExistsError:
                 continue  # someone took the name between the check and the creation: try the next

@@ -1,8 +1,8 @@
 """Disk-side helpers: free space, durable sync, and keeping the page cache small while a series is written.
 
 POSIX gets fdatasync + posix_fadvise(DONTNEED) behind the writer; Windows (no fadvise) gets fsync only, which
-still bounds the unwritten data the OS holds. Where the OS has O_DIRECT, uncompressed frames bypass the page
-cache altogether (RawWriter).
+still bounds the unwritten data the OS holds. Where the OS has O_DIRECT, chunks bypass the page cache
+altogether (DirectFile).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 import shutil
 import threading
 from pathlib import Path
+
+import numpy as np
 
 _PAGE = 4096
 DIRECT_ALIGN = 4096  # O_DIRECT: buffer address, file offset and length multiples of this (any block size <= 4K)
@@ -107,59 +109,121 @@ class CacheTrimmer:
                 self._dropped_to = end
 
 
-def _aligned(data: memoryview, offset: int) -> bool:
-    import numpy as np
-
-    address = np.frombuffer(data, dtype=np.uint8).ctypes.data if data.nbytes else 0
-    return address % DIRECT_ALIGN == 0 and offset % DIRECT_ALIGN == 0 and data.nbytes % DIRECT_ALIGN == 0
+DIRECT_MIN = 64 << 10  # smaller writes (HDF5 metadata, small chunks) are not worth a second descriptor
 
 
-class RawWriter:
-    """Writes bytes at given offsets of an open file, with O_DIRECT when the OS, file system and alignment allow.
+class DirectFile:
+    """The series file as h5py's `fileobj` driver sees it: large page-aligned writes go out with O_DIRECT.
 
-    O_DIRECT skips the kernel's copy into the page cache and the later writeback and eviction: on a fast disk
-    that copy is most of the CPU an uncompressed series costs. Anything unaligned, or a file system that refuses
-    O_DIRECT, goes through an ordinary descriptor instead (the CacheTrimmer then syncs and drops those pages).
+    HDF5 hands a direct chunk write to the driver as one write of the caller's own buffer (no copy), at an
+    offset that file alignment (see h5layout) puts on a 4 KiB boundary. Every whole page of such a write goes
+    to disk with O_DIRECT, so the kernel neither copies the chunk into the page cache nor writes it back and
+    evicts it later: on a fast disk that is a fifth of a compressed series' CPU. The tail of the chunk (under
+    one page), HDF5's metadata and anything unaligned go through an ordinary descriptor; the CacheTrimmer
+    syncs and drops those. The direct range of a write never shares a page with other data: it starts at the
+    chunk's aligned start and ends before the chunk's last partial page.
+    Without O_DIRECT (Windows, tmpfs, some network file systems) every write is an ordinary one.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
-        self._plain = _open_for_sync(self.path)
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        self._plain: int | None = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o644)
         self._direct: int | None = None
-        flag = getattr(os, "O_DIRECT", 0)
-        if flag:
+        if getattr(os, "O_DIRECT", 0):
             try:
-                self._direct = os.open(self.path, os.O_WRONLY | flag)
+                self._direct = os.open(self.path, os.O_WRONLY | os.O_DIRECT)
             except OSError as exc:
-                log.info("no O_DIRECT on %s (%s): frames go through the page cache", self.path, exc)
+                log.info("no O_DIRECT on %s (%s): chunks go through the page cache", self.path, exc)
+        self._pos = 0
         self.direct_bytes = self.buffered_bytes = 0
 
     @property
     def direct(self) -> bool:
         return self._direct is not None
 
-    def write_at(self, data, offset: int) -> int:
+    # -- what h5py's fileobj driver calls ---------------------------------------------------------------
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            self._pos = offset
+        elif whence == os.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = os.fstat(self._fd()).st_size + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < view.nbytes:
+            n = os.preadv(self._fd(), [view[done:]], self._pos + done)
+            if n == 0:
+                break
+            done += n
+        self._pos += done
+        return done
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = max(0, os.fstat(self._fd()).st_size - self._pos)
+        data = os.pread(self._fd(), size, self._pos)
+        self._pos += len(data)
+        return data
+
+    def write(self, data) -> int:
         view = memoryview(data).cast("B")
-        if self._direct is not None and _aligned(view, offset):
+        head = self._direct_span(view)
+        if head:
             try:
-                _pwrite_all(self._direct, view, offset)
-                self.direct_bytes += view.nbytes
-                return view.nbytes
+                _pwrite_all(self._direct, view[:head], self._pos)
+                self.direct_bytes += head
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
                 log.warning("O_DIRECT write refused on %s (%s): using the page cache from now on", self.path, exc)
-                os.close(self._direct)
-                self._direct = None
-        _pwrite_all(self._plain, view, offset)
-        self.buffered_bytes += view.nbytes
+                self._close_direct()
+                head = 0
+        if head < view.nbytes:
+            _pwrite_all(self._fd(), view[head:], self._pos + head)
+            self.buffered_bytes += view.nbytes - head
+        self._pos += view.nbytes
         return view.nbytes
 
+    def truncate(self, size: int | None = None) -> int:
+        size = self._pos if size is None else size
+        os.ftruncate(self._fd(), size)
+        return size
+
+    def flush(self) -> None:
+        """Nothing is held here; durability is the CacheTrimmer's and the writer's fsync, as with sec2."""
+
     def close(self) -> None:
-        for fd in (self._direct, self._plain):
-            if fd is not None:
-                os.close(fd)
-        self._direct = self._plain = None
+        self._close_direct()
+        if self._plain is not None:
+            os.close(self._plain)
+            self._plain = None
+
+    # -- internals ----------------------------------------------------------------------------------------
+    def _fd(self) -> int:
+        if self._plain is None:
+            raise ValueError(f"{self.path} is closed")
+        return self._plain
+
+    def _direct_span(self, view: memoryview) -> int:
+        """How many leading bytes of `view` may go out with O_DIRECT at the current offset (0: none)."""
+        if self._direct is None or view.nbytes < DIRECT_MIN or self._pos % DIRECT_ALIGN:
+            return 0
+        if np.frombuffer(view, dtype=np.uint8).ctypes.data % DIRECT_ALIGN:
+            return 0
+        return view.nbytes - view.nbytes % DIRECT_ALIGN
+
+    def _close_direct(self) -> None:
+        if self._direct is not None:
+            os.close(self._direct)
+            self._direct = None
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:

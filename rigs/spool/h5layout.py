@@ -8,11 +8,10 @@
 libver ("earliest", "v110") + a flush every <= 2 s survives kill -9 for h5py, PyTables and PYME; SWMR needs
 ("v110", "v110") and then only h5py (swmr=True) reads the file until it is closed.
 
-Uncompressed, non-SWMR series write frames outside HDF5 ("raw" mode), still a plain HDF5 file: chunks are
-allocated early (H5D_ALLOC_TIME_EARLY, never filled) and 4 KiB-aligned, so growing /ImageData by a batch
-reserves its chunks in the chunk index; the writer then writes each frame at its chunk's address (O_DIRECT when
-possible) before it flushes again, so every flushed index points at frames already on disk (a kill -9 keeps
-what the last flush published, as with write_direct_chunk). Readers see an ordinary chunked dataset.
+Non-SWMR series on an OS with O_DIRECT are written through h5py's fileobj driver onto a DirectFile (see
+diskio): large allocations start on 4 KiB boundaries, so each chunk HDF5 writes goes to disk from the encoder's
+(or the ring's) page-aligned buffer with O_DIRECT, bypassing the page cache. The file is an ordinary HDF5 file;
+only how its bytes reach the disk differs. SWMR needs HDF5's own POSIX driver, so SWMR series use it.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import numpy as np
 
 from rigs.spool import metadata
 from rigs.spool.codecs import Codec
-from rigs.spool.diskio import RawWriter, fsync_path
+from rigs.spool.diskio import DIRECT_ALIGN, DIRECT_MIN, DirectFile, fsync_path
 
 LIBVER = ("earliest", "v110")
 SWMR_LIBVER = ("v110", "v110")
@@ -52,7 +51,7 @@ class Chunk:
 class SeriesFile:
     """One open series file, used by the writer thread only (h5py serialises HDF5 calls anyway)."""
 
-    def __init__(self, f: h5py.File, path: Path, swmr: bool, raw: RawWriter | None = None):
+    def __init__(self, f: h5py.File, path: Path, swmr: bool, fileobj: DirectFile | None = None):
         self.f = f
         self.path = path
         self.swmr = swmr
@@ -60,33 +59,30 @@ class SeriesFile:
         self.events = f["Events"]
         self.frame_info = f["FrameInfo"]
         self.frames = 0
-        self.raw = raw  # frames written at their chunk addresses, outside HDF5 (see the module docstring)
+        self.fileobj = fileobj  # what h5py writes through when the file bypasses the page cache
 
     @classmethod
     def create(cls, path: Path, frame_shape: tuple[int, int], dtype: np.dtype, codec: Codec, *,
-               swmr: bool = False, entries: Mapping[str, Any] = (), raw: bool = False) -> "SeriesFile":
-        """Create `path` exclusively (FileExistsError if it exists: a file is never overwritten).
-
-        raw: write uncompressed frames at their chunk addresses (ignored with SWMR, a codec, no O_DIRECT, or
-        frames that are not a whole number of 4 KiB pages).
-        """
+               swmr: bool = False, entries: Mapping[str, Any] = ()) -> "SeriesFile":
+        """Create `path` exclusively (FileExistsError if it exists: a file is never overwritten)."""
         frame_bytes = int(np.prod(frame_shape)) * np.dtype(dtype).itemsize
-        # Only frames of whole pages gain anything (and lose no space to alignment).
-        raw = raw and not swmr and not codec.h5_options and hasattr(os, "O_DIRECT") and frame_bytes % 4096 == 0
-        # Chunks (and anything else that large) start on a 4 KiB boundary, as O_DIRECT needs.
-        align = {"alignment_threshold": frame_bytes, "alignment_interval": 4096} if raw else {}
-        f = h5py.File(path, "x", libver=SWMR_LIBVER if swmr else LIBVER, **align)
-        writer = None
+        fileobj = None
+        if not swmr and hasattr(os, "O_DIRECT"):
+            fileobj = DirectFile(path)  # O_EXCL
+            # Chunks (and anything else that large) start on a page boundary, as O_DIRECT needs.
+            align = {"alignment_threshold": min(frame_bytes, DIRECT_MIN), "alignment_interval": DIRECT_ALIGN}
+            try:
+                f = h5py.File(fileobj, "w", libver=LIBVER, **align)
+            except BaseException:
+                fileobj.close()
+                path.unlink(missing_ok=True)
+                raise
+        else:
+            f = h5py.File(path, "x", libver=SWMR_LIBVER if swmr else LIBVER)
         try:
-            dcpl = None
-            if raw:
-                writer = RawWriter(path)
-                dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-                dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # resize reserves the chunks ...
-                dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # ... without writing zeros into them first
             image = f.create_dataset(
                 "ImageData", shape=(0, *frame_shape), maxshape=(None, *frame_shape), chunks=(1, *frame_shape),
-                dtype=dtype, dcpl=dcpl, **codec.h5_options,
+                dtype=dtype, **codec.h5_options,
             )
             image.attrs["DimOrder"] = np.bytes_(b"XYCZT")
             for name, value in (("SizeC", 1), ("SizeZ", 1), ("SizeT", -1)):  # SizeT -1: count the frames
@@ -98,51 +94,43 @@ class SeriesFile:
             if swmr:
                 f.swmr_mode = True  # no new objects or attributes from here until the file is closed
         except BaseException:
-            if writer is not None:
-                writer.close()
             f.close()
+            if fileobj is not None:
+                fileobj.close()
             path.unlink(missing_ok=True)
             raise
-        return cls(f, path, swmr, writer)
+        return cls(f, path, swmr, fileobj)
 
     def append(self, chunks: Sequence[Chunk]) -> int:
-        """Write consecutive frames; the extent grows only to what is written. Returns bytes written."""
+        """Write consecutive frames; the extent grows only to what is written. Returns bytes written.
+
+        If a write fails, the frames before it are kept and the extent is cut back to them when the file is
+        closed: HDF5 cannot shrink a dataset in the process a chunk write just failed in (its chunk index
+        refuses, or worse), but a clean reopen can.
+        """
         if not chunks:
             return 0
         start = self.frames
         if chunks[0].index != start or chunks[-1].index != start + len(chunks) - 1:
             raise RuntimeError(f"frames out of order: expected {start}, got {chunks[0].index}..")
-        end = start + len(chunks)
-        self.image.resize(end, axis=0)
-        if self.raw is not None:
-            return self._append_raw(chunks, start)
-        written = 0
-        for chunk in chunks:
-            if chunk.filtered:
-                self.image.write_direct(np.ascontiguousarray(chunk.data), dest_sel=np.s_[chunk.index])
-                written += self.image.id.get_chunk_info_by_coord((chunk.index, 0, 0)).size
-            else:
-                self.image.id.write_direct_chunk((chunk.index, 0, 0), chunk.data)
-                written += chunk.data.nbytes if hasattr(chunk.data, "nbytes") else len(chunk.data)
-        self._append_info(chunks, start)
-        return written
-
-    def _append_raw(self, chunks: Sequence[Chunk], start: int) -> int:
-        """The resize above reserved the chunks: write each frame at its chunk's address."""
-        written = 0
+        self.image.resize(start + len(chunks), axis=0)
+        written = done = 0
         try:
             for chunk in chunks:
-                info = self.image.id.get_chunk_info_by_coord((chunk.index, 0, 0))
-                if info.byte_offset is None or info.size != chunk.data.nbytes:
-                    raise RuntimeError(f"frame {chunk.index}: chunk not reserved as expected ({info})")
-                written += self.raw.write_at(chunk.data, info.byte_offset)
-        except BaseException:
-            self.image.resize(start, axis=0)  # no reserved chunk without its frame stays in the extent
-            raise
-        self._append_info(chunks, start)
+                if chunk.filtered:
+                    self.image.write_direct(np.ascontiguousarray(chunk.data), dest_sel=np.s_[chunk.index])
+                    written += self.image.id.get_chunk_info_by_coord((chunk.index, 0, 0)).size
+                else:
+                    self.image.id.write_direct_chunk((chunk.index, 0, 0), chunk.data)
+                    written += chunk.data.nbytes if hasattr(chunk.data, "nbytes") else len(chunk.data)
+                done += 1
+        finally:
+            self._append_info(chunks[:done], start)
         return written
 
     def _append_info(self, chunks: Sequence[Chunk], start: int) -> None:
+        if not chunks:
+            return
         end = start + len(chunks)
         rows = np.array([(c.frame_no, c.time) for c in chunks], dtype=FRAME_DTYPE)
         self.frame_info.resize(end, axis=0)
@@ -163,12 +151,22 @@ class SeriesFile:
         self.f.flush()
 
     def close(self) -> None:
+        overhang = self.f.id.valid and self.image.shape[0] > self.frames  # a failed append left unwritten frames
         try:
             self.f.close()
         finally:
-            if self.raw is not None:
-                self.raw.close()
-                self.raw = None
+            if self.fileobj is not None:
+                self.fileobj.close()
+                self.fileobj = None
+        if overhang:
+            trim_extent(self.path, self.frames)
+
+
+def trim_extent(path: Path, frames: int) -> None:
+    """Cut /ImageData back to the `frames` actually written (after a failed write, from a fresh open)."""
+    with h5py.File(path, "r+", libver=LIBVER) as f:
+        f["ImageData"].resize(frames, axis=0)
+        f.flush()
 
 
 def finalize(path: Path, entries: Mapping[str, Any], *, swmr: bool) -> None:

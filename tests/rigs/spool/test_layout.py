@@ -148,9 +148,9 @@ def test_filter_pipeline_fallback_when_blosc_library_is_missing(run_series, monk
     assert result["ratio"] > 1.25
 
 
-@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="raw frame writes need O_DIRECT")
-def test_uncompressed_frames_written_at_their_chunks_read_back_everywhere(run_series):
-    shape = (64, 64)  # 8 KiB frames, whole pages: written at their chunks' addresses with O_DIRECT
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="direct chunk writes need O_DIRECT")
+def test_uncompressed_frames_written_direct_read_back_everywhere(run_series):
+    shape = (64, 64)  # 8 KiB frames, whole pages: chunks on page boundaries, written with O_DIRECT
     cam = camera(shape=shape)
     result, _ = run_series(cam, compression="none", max_frames=30)
     expected = np.stack([cam.frame(n) for n in range(30)])
@@ -173,19 +173,20 @@ def test_uncompressed_swmr_series_goes_through_hdf5(run_series):
         np.testing.assert_array_equal(f["ImageData"][4], cam.frame(4))
 
 
-@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="raw frame writes need O_DIRECT")
-def test_failed_raw_write_fails_the_series_and_leaves_only_written_frames(run_series, monkeypatch):
-    from rigs.spool.diskio import RawWriter
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="direct chunk writes need O_DIRECT")
+def test_failed_chunk_write_fails_the_series_and_leaves_only_written_frames(run_series, monkeypatch):
+    from rigs.spool.diskio import DirectFile
 
-    real, calls = RawWriter.write_at, []
+    real, calls = DirectFile.write, []
 
-    def failing(self, data, offset):
-        calls.append(offset)
-        if len(calls) == 25:
-            raise OSError(5, "Input/output error")
-        return real(self, data, offset)
+    def failing(self, data):
+        if memoryview(data).nbytes == 64 * 64 * 2:  # a frame, not HDF5 metadata
+            calls.append(self.tell())
+            if len(calls) == 25:
+                raise OSError(5, "Input/output error")
+        return real(self, data)
 
-    monkeypatch.setattr(RawWriter, "write_at", failing)
+    monkeypatch.setattr(DirectFile, "write", failing)
     cam = camera(fps=200.0, shape=(64, 64))  # slow enough that the failure comes before the last frame
     result, recorder = run_series(cam, compression="none", max_frames=100)
     assert result["outcome"] == "failed" and "Input/output error" in result["error"]
