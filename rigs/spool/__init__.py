@@ -25,6 +25,7 @@ SpoolController(source, *, rig=None, on_event=None, hooks=(), free_space=disk_fr
         fps_in (camera), mb_s_in, mb_s_disk, ratio, queue_fill (0..1: ring fill, 1 = dropping),
         queue_bytes (captured, not yet written), disk_free
         (bytes), seconds_to_full (at the current disk rate, keeping the reserve), elapsed_s, reason, error.
+    queue_fill() -> float: status()'s queue_fill alone, cheap enough for a self-pacing source to poll per frame.
     preview(max_size=256) -> np.ndarray (uint8) | None;  preview_png(max_size=256) -> bytes | None.
     add_hook(hook); wait_hooks(timeout) -> [HookOutcome]; close() (stop + wait hooks; also a context manager).
 
