@@ -86,8 +86,9 @@ def drop_events(numbers: list[int], t: float, limit: int = 256) -> list[tuple[st
 def transposed(frame: np.ndarray, out: np.ndarray | None = None, band: int = 8) -> np.ndarray:
     """frame.T as a C-contiguous copy (into `out` if given), in bands of rows.
 
-    Bands of 8 rows: about 10x faster than one strided copy and 3.5x faster than bands of 64 (2048x2048 uint16:
-    1.7 ms against 20 and 6 ms; the same optimum for uint8 and float32).
+    Bands of rows beat one strided copy 2-10x, but the best band width depends on the CPU (2048x2048 uint16:
+    one machine took 1.7 ms in bands of 8, 6 ms in bands of 64 and 20 ms strided; a Sapphire Rapids VM 19, 10
+    and 35 ms). The spool benchmark's axis_order=pyme row shows what it costs on the machine at hand.
     """
     if out is None:
         out = np.empty(frame.shape[::-1], dtype=frame.dtype)
