@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "labweb.records",
+    "labweb.fleet",
     "labweb.live",
     "labweb.spooling",
     "labweb.transfers",

@@ -10,6 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("labweb.live.urls")),
     path("", include("labweb.records.urls")),
-    path("", include("labweb.spooling.urls")),
+    path("", include("labweb.fleet.urls")),
     path("", include("labweb.transfers.urls")),
 ]

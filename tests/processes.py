@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,7 +65,7 @@ class DashboardProcess:
 
     def query(self, code: str):
         """Run ORM code in a separate process against this dashboard's database; `code` sets `result`."""
-        script = f"import json\nfrom labweb.records.models import *\n{code}\nprint('RESULT=' + json.dumps(result))"
+        script = f"import json\nfrom labweb.fleet.models import *\nfrom labweb.records.models import *\n{code}\nprint('RESULT=' + json.dumps(result))"
         out = self.manage("shell", "-c", script)
         return json.loads(out.split("RESULT=", 1)[1])
 

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from labweb.records.services import rig_authenticate
+from labweb.fleet.services import rig_authenticate
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from labweb.records import services
-from labweb.records.models import Command, Rig
+from labweb.fleet import services
+from labweb.fleet.models import Command, Rig
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,6 @@ DASHBOARD_GROUP = "dashboard"
 STATUS_FIELDS = ("state", "activity", "disk", "spool", "transfer", "session")
 PERSIST_SECONDS = 2.0
 COMMAND_SWEEP_SECONDS = 5.0
-
-
-def agent_group(rig_name: str) -> str:
-    return f"agent.{rig_name}"
 
 
 class AgentLink(Protocol):

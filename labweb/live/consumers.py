@@ -11,13 +11,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from labweb.records import services
-from labweb.records.models import Command, Rig
+from labweb.fleet import services
+from labweb.fleet.commands import agent_group, command_issue_text
+from labweb.fleet.models import Command, Rig
 from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 
 from .auth import refuse_agent
-from .board import DASHBOARD_GROUP, agent_group, command_entry, get_board
-from .commands import command_issue_text
+from .board import DASHBOARD_GROUP, command_entry, get_board
 
 log = logging.getLogger(__name__)
 

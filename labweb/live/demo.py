@@ -17,9 +17,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from labweb.fleet import services as fleet_services
+from labweb.fleet.models import Rig
+from labweb.fleet.roles import OPERATORS
 from labweb.records import services
-from labweb.records.models import Rig, Subject
-from labweb.records.roles import OPERATORS
+from labweb.records.models import Subject
 
 DEMO_RIGS = [("behavior", "behavior"), ("cam-left", "video"), ("cam-right", "video"), ("ephys", "ephys"),
              ("cam-body", "video")]
@@ -64,9 +66,9 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     for index, (name, kind) in enumerate(demo_rig_names(count)):
         rig = Rig.objects.filter(name=name).first()
         if rig is None:
-            rig, token = services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index))
+            rig, token = fleet_services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index))
         else:
-            token = services.rig_token_rotate(rig=rig)
+            token = fleet_services.rig_token_rotate(rig=rig)
             rig.echo_uri = demo_echo_uri(port, index)
             rig.save(update_fields=["echo_uri"])
         rig_dir = root / name

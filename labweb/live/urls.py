@@ -1,4 +1,4 @@
-"""Pages of the live dashboard and the session controls."""
+"""The live front page."""
 
 from django.urls import path
 
@@ -6,6 +6,4 @@ from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("sessions/start/", views.session_start, name="session-start"),
-    path("sessions/<str:exp_ref>/control/", views.session_control, name="session-control"),
 ]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Command, Rig, RigEvent, Session, SessionRig, Subject
+from .models import Session, SessionRig, Subject
 
 
 @admin.register(Subject)
@@ -23,25 +23,3 @@ class SessionAdmin(admin.ModelAdmin):
     list_filter = ["state", "origin", "date"]
     search_fields = ["exp_ref", "subject__name"]
     inlines = [SessionRigInline]
-
-
-@admin.register(Rig)
-class RigAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "online", "last_seen", "version", "echo_uri"]
-    list_filter = ["kind", "online"]
-    search_fields = ["name", "hostname"]
-    readonly_fields = ["token_hash", "token_created_at", "last_seen", "version", "hostname", "last_status"]
-
-
-@admin.register(Command)
-class CommandAdmin(admin.ModelAdmin):
-    list_display = ["issued_at", "rig", "action", "issued_by", "state", "answered_at"]
-    list_filter = ["state", "action", "rig"]
-    readonly_fields = [f.name for f in Command._meta.fields]
-
-
-@admin.register(RigEvent)
-class RigEventAdmin(admin.ModelAdmin):
-    list_display = ["rig", "seq", "name", "time", "received_at"]
-    list_filter = ["name", "rig"]
-    readonly_fields = [f.name for f in RigEvent._meta.fields]

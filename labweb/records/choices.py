@@ -32,19 +32,6 @@ class CopyState(models.IntegerChoices):
     FINAL = 3, "Finalized"
 
 
-class CommandState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent to the rig"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    REFUSED = "refused", "Refused"
-    UNANSWERED = "unanswered", "No answer"
-
-    @classmethod
-    def terminal(cls) -> frozenset[str]:
-        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.REFUSED, cls.UNANSWERED})
-
-
 STATE_COLOURS = {
     SessionState.CREATED: "grey",
     SessionState.INITIALIZED: "blue",
@@ -53,10 +40,4 @@ STATE_COLOURS = {
     SessionState.INTERRUPTED: "orange",
     SessionState.CLEANED_UP: "teal",
     SessionState.FAILED: "red",
-    CommandState.PENDING: "grey",
-    CommandState.SENT: "blue",
-    CommandState.SUCCEEDED: "green",
-    CommandState.FAILED: "red",
-    CommandState.REFUSED: "red",
-    CommandState.UNANSWERED: "orange",
 }

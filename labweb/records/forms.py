@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from labweb.fleet.models import Rig
+
 from .choices import SessionState
-from .models import Rig, Subject
+from .models import Subject
 
 # /subjects/add/ is the add page, so a subject of that name would have no reachable detail page.
 RESERVED_SUBJECT_NAMES = frozenset({"add"})

@@ -6,7 +6,9 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from .models import Command, Rig, RigEvent, Session, Subject
+from labweb.fleet.models import RigEvent
+
+from .models import Session, Subject
 
 
 def subject_list(*, search: str = "", include_inactive: bool = True) -> QuerySet[Subject]:
@@ -38,18 +40,6 @@ def session_list(
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
     return sessions.distinct()
-
-
-def rig_list() -> QuerySet[Rig]:
-    return Rig.objects.all()
-
-
-def rig_events(*, rig: Rig, limit: int = 100) -> QuerySet[RigEvent]:
-    return RigEvent.objects.filter(rig=rig).order_by("-seq")[:limit]
-
-
-def rig_commands(*, rig: Rig, limit: int = 50) -> QuerySet[Command]:
-    return Command.objects.filter(rig=rig).select_related("issued_by")[:limit]
 
 
 def subject_get(*, name: str) -> Subject:

@@ -7,10 +7,11 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from labweb.fleet.models import Rig, RigEvent
 from rigs.layout import LayoutError, exp_ref_parse
 
 from .choices import SessionOrigin, SessionState
-from .models import Rig, RigEvent, Session, SessionRig, Subject
+from .models import Session, SessionRig, Subject
 
 log = logging.getLogger(__name__)
 

@@ -10,5 +10,7 @@ urlpatterns = [
     path("subjects/<str:name>/", views.subject_detail, name="subject-detail"),
     path("subjects/<str:name>/edit/", views.subject_edit, name="subject-edit"),
     path("sessions/", views.session_list, name="session-list"),
+    path("sessions/start/", views.session_start, name="session-start"),
+    path("sessions/<str:exp_ref>/control/", views.session_control, name="session-control"),
     path("sessions/<str:exp_ref>/", views.session_detail, name="session-detail"),
 ]

@@ -8,7 +8,3 @@ subject_name_validator = RegexValidator(
     "Subject names may hold letters, digits, '_' and '-' only (no dots or spaces): "
     "the lab server's pipeline cannot read any other.",
 )
-rig_name_validator = RegexValidator(
-    r"(?a)^[A-Za-z0-9][\w.-]{0,63}\Z",
-    "Rig names start with a letter or digit and hold letters, digits, '_', '.' and '-' (64 at most).",
-)

@@ -8,13 +8,17 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from labweb.fleet.commands import CommandRefused, command_send
 
 from . import selectors, services
-from .choices import STATE_COLOURS, CopyState
-from .forms import SessionFilterForm, SubjectForm
+from .choices import STATE_COLOURS, CopyState, SessionState
+from .forms import SessionFilterForm, SessionStartForm, SubjectForm
 from .models import Session, SessionRig, Subject
 
 PAGE_SIZE = 50
@@ -147,3 +151,50 @@ def _by_rig(events: list) -> list[tuple[str, list]]:
     for event in events:
         groups.setdefault(event.rig.name, []).append(event)
     return list(groups.items())
+
+
+@permission_required("fleet.send_command", raise_exception=True)
+def session_start(request):
+    """The database allocates the number; the main rig's agent then drives every chosen rig over the echo protocol."""
+    form = SessionStartForm(request.POST or None, initial=request.GET.dict() or None)
+    if request.method == "POST" and form.is_valid():
+        session = _session_start(request, form.cleaned_data)
+        return redirect("session-detail", exp_ref=session.exp_ref)
+    return render(request, "records/session_start.html", {"nav": "sessions", "form": form})
+
+
+def _session_start(request, data: dict) -> Session:
+    rigs, main, main_sync = list(data["rigs"]), data["main"], data["main_sync"]
+    with transaction.atomic():
+        session = services.session_create(subject=data["subject"], created_by=request.user, rigs=rigs, main_rig=main)
+        session.participants.filter(rig=main_sync).update(is_main_sync=True)
+    params = {"subject": session.subject.name, "exp_ref": session.exp_ref, "main_sync": main_sync.name,
+              "rigs": {rig.name: rig.echo_uri for rig in rigs}}
+    if data.get("duration"):
+        params["duration"] = data["duration"]
+    try:
+        command_send(user=request.user, rig=main, action="session.start", params=params)
+    except CommandRefused as refused:
+        Session.objects.filter(pk=session.pk).update(state=SessionState.FAILED)
+        messages.error(request, f"Session {session.exp_ref} could not start: {refused}")
+    else:
+        messages.success(request, f"Session {session.exp_ref}: {main.name} is starting {len(rigs)} rigs.")
+    return session
+
+
+@require_POST
+@permission_required("fleet.send_command", raise_exception=True)
+def session_control(request, exp_ref: str):
+    """Stop (EXPEND) or interrupt (EXPINTERRUPT) a running session through the rig that drives it."""
+    session = get_object_or_404(Session, exp_ref=exp_ref)
+    action = {"stop": "session.stop", "interrupt": "session.interrupt"}.get(request.POST.get("action", ""))
+    main = session.participants.filter(is_main=True).select_related("rig").first()
+    if action is None or main is None:
+        messages.error(request, "This session has no main rig to stop it through." if main is None else "Unknown action.")
+    else:
+        try:
+            command_send(user=request.user, rig=main.rig, action=action, params={"exp_ref": exp_ref})
+            messages.success(request, f"{main.rig.name} is ending session {exp_ref} ({request.POST['action']}).")
+        except CommandRefused as refused:
+            messages.error(request, str(refused))
+    return redirect("session-detail", exp_ref=exp_ref)

@@ -8,7 +8,7 @@ class SpoolingConfig(AppConfig):
     verbose_name = "Spooling"
 
     def ready(self) -> None:
-        from labweb.records.events import event_applier_register
+        from labweb.fleet.events import event_applier_register
 
         from .services import spool_event_apply, spool_runs_orphaned
 

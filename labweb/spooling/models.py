@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from labweb.records.models import Rig, Session
+from labweb.fleet.models import Rig
+from labweb.records.models import Session
 
 from .choices import SpoolOutcome
 

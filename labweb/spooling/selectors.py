@@ -1,10 +1,11 @@
-"""Reads of spool runs and of the rig page's other lists, shaped for pages."""
+"""Reads of spool runs, shaped for the rig and session pages."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from labweb.records.models import Rig, Session
+from labweb.fleet.models import Rig
+from labweb.records.models import Session
 
 from .models import SpoolRun
 
@@ -19,8 +20,3 @@ def spool_run_list(*, rig: Rig | None = None, session: Session | None = None, ou
     if outcome:
         runs = runs.filter(outcome=outcome)
     return runs
-
-
-def rig_get(*, name: str) -> Rig:
-    """The rig with this name (Rig.DoesNotExist when there is none)."""
-    return Rig.objects.get(name=name)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from labweb.records.models import Rig, RigEvent, Session
+from labweb.fleet.models import Rig, RigEvent
+from labweb.records.models import Session
 
 from .choices import SpoolOutcome
 from .models import SpoolRun

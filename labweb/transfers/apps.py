@@ -8,7 +8,7 @@ class TransfersConfig(AppConfig):
     verbose_name = "Transfers"
 
     def ready(self) -> None:
-        from labweb.records.events import event_applier_register
+        from labweb.fleet.events import event_applier_register
 
         from .services import transfer_event_apply
 

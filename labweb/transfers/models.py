@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from labweb.fleet.models import Rig
 from labweb.records.choices import CopyState
-from labweb.records.models import Rig, Session
+from labweb.records.models import Session
 
 from .choices import TransferOutcome, TransferTrigger
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from labweb.fleet.models import Command
 from labweb.records.choices import CopyState
-from labweb.records.models import Command, Session
+from labweb.records.models import Session
 
 from .models import Transfer, TransferFile
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from labweb.fleet.models import Rig, RigEvent
 from labweb.records.choices import CopyState
-from labweb.records.models import Rig, RigEvent, Session, SessionRig
+from labweb.records.models import Session, SessionRig
 
 from .choices import TransferOutcome, TransferTrigger
 from .models import Transfer, TransferFile

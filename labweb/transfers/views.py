@@ -11,8 +11,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from labweb.live.commands import CommandRefused, command_send
-from labweb.records.roles import user_is_operator
+from labweb.fleet.commands import CommandRefused, command_send
+from labweb.fleet.roles import user_is_operator
 
 from . import selectors
 from .choices import OUTCOME_COLOURS

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from labweb.records.roles import OPERATORS, VIEWERS
+from labweb.fleet.roles import OPERATORS, VIEWERS
 
 
 def member(django_user_model, username: str, group: str):

@@ -8,8 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from labweb.records import services
-from labweb.records.roles import OPERATORS
+from labweb.fleet import services
+from labweb.fleet.roles import OPERATORS
 
 
 @pytest.fixture

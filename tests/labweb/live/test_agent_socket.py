@@ -8,9 +8,9 @@ import logging
 import pytest
 from asgiref.sync import sync_to_async
 
-from labweb.records import services
-from labweb.records.choices import CommandState
-from labweb.records.models import Command, Rig, RigEvent
+from labweb.fleet import services
+from labweb.fleet.choices import CommandState
+from labweb.fleet.models import Command, Rig, RigEvent
 
 from .conftest import agent_connect, agent_socket
 

@@ -8,8 +8,8 @@ import logging
 import pytest
 from asgiref.sync import sync_to_async
 
-from labweb.records.choices import CommandState
-from labweb.records.models import Command
+from labweb.fleet.choices import CommandState
+from labweb.fleet.models import Command
 
 from .conftest import agent_connect, browser_socket
 

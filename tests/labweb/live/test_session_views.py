@@ -9,11 +9,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
 
-from labweb.live.board import agent_group
+from labweb.fleet import services as fleet_services
+from labweb.fleet.choices import CommandState
+from labweb.fleet.commands import agent_group
+from labweb.fleet.models import Command, Rig
+from labweb.fleet.roles import OPERATORS
 from labweb.records import services
-from labweb.records.choices import CommandState, SessionState
-from labweb.records.models import Command, Rig, Session
-from labweb.records.roles import OPERATORS
+from labweb.records.choices import SessionState
+from labweb.records.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def lab(django_user_model):
     rigs = {}
     for index, (name, kind) in enumerate([("behavior", "behavior"), ("cam-left", "video")]):
-        rig, _ = services.rig_create(name=name, kind=kind, echo_uri=f"udp://127.0.0.1:{12001 + index}")
+        rig, _ = fleet_services.rig_create(name=name, kind=kind, echo_uri=f"udp://127.0.0.1:{12001 + index}")
         Rig.objects.filter(pk=rig.pk).update(online=True, capabilities=["session.start", "session.stop"])
         rigs[name] = Rig.objects.get(pk=rig.pk)
     subject = services.subject_create(name="mouse_01")

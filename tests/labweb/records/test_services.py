@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
 
+from labweb.fleet import services as fleet_services
 from labweb.records import services
 from labweb.records.models import Session, Subject
 
@@ -61,7 +62,7 @@ def test_numbers_start_at_one_per_subject_and_day(day):
 @pytest.mark.django_db
 def test_session_create_records_the_rigs_and_the_main_one(day):
     subject = services.subject_create(name="KS051")
-    main, cam = services.rig_create(name="behavior-1")[0], services.rig_create(name="cam-left")[0]
+    main, cam = fleet_services.rig_create(name="behavior-1")[0], fleet_services.rig_create(name="cam-left")[0]
     session = services.session_create(subject=subject, date=day, rigs=[main, cam], main_rig=main)
     assert {(p.rig.name, p.is_main) for p in session.participants.all()} == {("behavior-1", True), ("cam-left", False)}
 

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from labweb.fleet import services as fleet_services
 from labweb.records import services
 from labweb.records.choices import SessionOrigin, SessionState
 from labweb.records.models import Session, SessionRig, Subject
@@ -18,13 +19,13 @@ EXP_REF = "2026-11-21_3_mouse_07"
 
 @pytest.fixture
 def rigs():
-    camera, _ = services.rig_create(name="cam-left", kind="video")
-    behavior, _ = services.rig_create(name="behavior", kind="behavior")
+    camera, _ = fleet_services.rig_create(name="cam-left", kind="video")
+    behavior, _ = fleet_services.rig_create(name="behavior", kind="behavior")
     return behavior, camera
 
 
 def send(rig, name, when=1_800_000_000.0, **data):
-    services.events_store(rig=rig, events=[{"seq": next(_seq), "time": when, "name": name, "data": data}])
+    fleet_services.events_store(rig=rig, events=[{"seq": next(_seq), "time": when, "name": name, "data": data}])
 
 
 def test_a_session_no_one_told_the_dashboard_about_is_created_from_rig_reports(rigs):

@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from labweb.fleet import services as fleet_services
+from labweb.fleet.models import RigEvent
 from labweb.records import services
 from labweb.records.choices import CopyState, SessionState
-from labweb.records.models import RigEvent, Session, SessionRig
+from labweb.records.models import Session, SessionRig
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,7 @@ def refs_listed(response) -> list[str]:
 
 @pytest.fixture
 def rigs(db):
-    return {name: services.rig_create(name=name, kind=kind)[0]
+    return {name: fleet_services.rig_create(name=name, kind=kind)[0]
             for name, kind in [("behavior-1", "behavior"), ("cam-left", "video"), ("ephys-1", "ephys")]}
 
 

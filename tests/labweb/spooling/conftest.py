@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from labweb.records import services
+from labweb.fleet import services
 
 FILE = "/data/spool/2024-03-05/2024-03-05_series_001.h5"
 T0 = 1_709_640_000.0  # 2024-03-05 12:00 UTC

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from labweb.fleet.models import RigEvent
 from labweb.records import services
-from labweb.records.models import RigEvent
 from labweb.spooling.models import SpoolRun
 
 from .conftest import FILE, T0, result, started

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
+from labweb.fleet import services as fleet_services
 from labweb.records import services
 from rigs.copier import TransferResult
 
 
 @pytest.fixture
 def rig(db):
-    return services.rig_create(name="behavior-1", kind="behavior")[0]
+    return fleet_services.rig_create(name="behavior-1", kind="behavior")[0]
 
 
 @pytest.fixture

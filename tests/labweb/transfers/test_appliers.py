@@ -7,8 +7,9 @@ import random
 
 import pytest
 
+from labweb.fleet.services import events_store, rig_create
 from labweb.records.models import SessionRig
-from labweb.records.services import events_store, rig_create, session_create, subject_create
+from labweb.records.services import session_create, subject_create
 from labweb.transfers.models import Transfer, TransferFile
 
 from .conftest import file_rows

@@ -11,9 +11,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.urls import reverse
 
-from labweb.live.board import agent_group
-from labweb.records.models import Command, Rig, SessionRig
-from labweb.records.services import events_store, rig_create
+from labweb.fleet.commands import agent_group
+from labweb.fleet.models import Command, Rig
+from labweb.fleet.services import events_store, rig_create
+from labweb.records.models import SessionRig
 from labweb.transfers.models import Transfer
 
 from .conftest import AgentEvents

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from labweb.fleet import services as fleet_services
+from labweb.fleet.models import Rig
 from labweb.records import services
-from labweb.records.models import Rig
-
-from .conftest import T0, result, started
+from tests.labweb.spooling.conftest import T0, result, started
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +55,8 @@ def test_the_history_lists_each_series_with_its_counts_outcome_and_session(viewe
 
 
 def test_the_history_is_only_this_rigs(viewer_client, outbox):
-    other = services.rig_create(name="cam-right")[0]
-    services.events_store(rig=other, events=[{"seq": 1, "name": "spool.stopped", "time": 0, "data": result("/x/other.h5")}])
+    other = fleet_services.rig_create(name="cam-right")[0]
+    fleet_services.events_store(rig=other, events=[{"seq": 1, "name": "spool.stopped", "time": 0, "data": result("/x/other.h5")}])
     outbox.send(outbox.event("spool.stopped", result()))
     response = viewer_client.get("/rigs/cam-left/")
     assert [run.file_name for run in response.context["page"]] == ["2024-03-05_series_001.h5"]
@@ -65,8 +65,8 @@ def test_the_history_is_only_this_rigs(viewer_client, outbox):
 def test_recent_commands_say_who_what_and_how_it_ended(viewer_client, rig, operator):
     Rig.objects.filter(pk=rig.pk).update(online=True)
     rig.refresh_from_db()
-    command = services.command_issue(user=operator, rig=rig, action="spool.start", params={"compression": "blosc-zstd"})
-    services.command_record_reply(rig=rig, command_id=str(command.pk), ok=False, result=None,
+    command = fleet_services.command_issue(user=operator, rig=rig, action="spool.start", params={"compression": "blosc-zstd"})
+    fleet_services.command_record_reply(rig=rig, command_id=str(command.pk), ok=False, result=None,
                                   error="preflight refused the series: needs 512 GB")
     html = viewer_client.get("/rigs/cam-left/").content.decode()
     assert "olga" in html

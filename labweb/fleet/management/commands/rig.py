@@ -8,8 +8,8 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from labweb.records import services
-from labweb.records.models import Rig
+from labweb.fleet import services
+from labweb.fleet.models import Rig
 
 
 class Command(BaseCommand):

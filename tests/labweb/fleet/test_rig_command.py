@@ -8,9 +8,9 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from labweb.records import services
-from labweb.records.models import Rig
-from labweb.records.tokens import token_hash
+from labweb.fleet import services
+from labweb.fleet.models import Rig
+from labweb.fleet.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from labweb.records import services
-from labweb.records.models import Command, Rig
 from rigs.messages import encode
 
-from .board import agent_group
+from . import services
+from .models import Command, Rig
 
 CommandRefused = services.CommandRefused
+
+
+def agent_group(rig_name: str) -> str:
+    """The channel-layer group of a rig's agent socket, in whichever dashboard process holds it."""
+    return f"agent.{rig_name}"
 
 
 def command_issue_text(*, user, rig: Rig, action: str, params: dict) -> tuple[Command, str]:

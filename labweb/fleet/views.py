@@ -8,12 +8,12 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from labweb.records import selectors as records
-from labweb.records.choices import STATE_COLOURS
-from labweb.records.models import Rig
+from labweb.spooling.choices import OUTCOME_COLOURS
+from labweb.spooling.selectors import spool_run_list
 
 from . import selectors
-from .choices import OUTCOME_COLOURS
+from .choices import COMMAND_COLOURS
+from .models import Rig
 
 PAGE_SIZE = 50
 RECENT_COMMANDS = 20
@@ -26,19 +26,19 @@ def rig_detail(request, name: str):
         rig = selectors.rig_get(name=name)
     except Rig.DoesNotExist:
         raise Http404(f"No rig {name}") from None
-    page = Paginator(selectors.spool_run_list(rig=rig), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(spool_run_list(rig=rig), PAGE_SIZE).get_page(request.GET.get("page"))
     for run in page:
         run.outcome_colour = OUTCOME_COLOURS.get(run.outcome, "grey")
-    commands = list(records.rig_commands(rig=rig, limit=RECENT_COMMANDS))
+    commands = list(selectors.rig_commands(rig=rig, limit=RECENT_COMMANDS))
     for command in commands:
-        command.state_colour = STATE_COLOURS.get(command.state, "grey")
+        command.state_colour = COMMAND_COLOURS.get(command.state, "grey")
         command.params_text = _summary(command.params)
-    events = list(records.rig_events(rig=rig, limit=RECENT_EVENTS))
+    events = list(selectors.rig_events(rig=rig, limit=RECENT_EVENTS))
     for event in events:
         event.summary = _summary(event.data)
     return render(
         request,
-        "spooling/rig_detail.html",
+        "fleet/rig_detail.html",
         {"nav": "rigs", "rig": rig, "page": page, "commands": commands, "events": events},
     )
 
