@@ -13,7 +13,7 @@ from rigs import __version__
 # `func(args) -> int` as its default. Kept as a list so one part of the rig side never has to
 # import another part just to build the parser.
 SUBCOMMAND_MODULES = (
-    "rigs.agent_cli",
+    "rigs.agent.cli",
     "rigs.echo.cli",
     "rigs.spool.cli",
     "rigs.copier.cli",

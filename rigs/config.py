@@ -11,9 +11,13 @@ from typing import Any
 import yaml
 
 from rigs.copier.hashes import hasher_new
+from rigs.spool.settings import SpoolSettings
+from rigs.spool.sources import COMMON_KEYS, source_class
 
 DEFAULT_ECHO = "udp://127.0.0.1:11001"
 _NAME = re.compile(r"(?a)^[A-Za-z0-9][\w.-]{0,63}\Z")
+_LABEL = re.compile(r"[\w-]{1,64}")
+_PROTOCOL = re.compile(r"[\w.-]{1,128}")
 
 
 class ConfigError(ValueError):
@@ -26,6 +30,24 @@ class CameraConfig:
     shape: tuple[int, int] = (1024, 1024)
     dtype: str = "uint16"
     fps: float = 30.0
+    label: str = ""  # the camera's name in session descriptions (iblrig: left, right, body); default: the rig's
+    options: dict[str, Any] = field(default_factory=dict)  # the source's own options (see FrameSource.options)
+
+    def source_config(self) -> dict[str, Any]:
+        """The mapping rigs.spool.sources.source_from_config takes."""
+        return {"source": self.source, "shape": list(self.shape), "dtype": self.dtype, "fps": self.fps, **self.options}
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A behaviour rig's task, run inside each session: its protocol, where its data go, what it is part of."""
+
+    protocol: str
+    collection: str = "raw_task_data_00"
+    source: str = "simulated"  # simulated: trials written at a steady pace (for the demo and for tests)
+    trial_seconds: float = 2.0
+    procedures: tuple[str, ...] = ()  # Alyx procedures, e.g. "Behavior training/tasks"
+    projects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class RigConfig:
     local_subjects: Path | None = None
     remote_subjects: Path | None = None
     camera: CameraConfig | None = None
+    task: TaskConfig | None = None
     spool: dict[str, Any] = field(default_factory=dict)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     state_dir: Path | None = None
@@ -67,10 +90,11 @@ class RigConfig:
         return base / "events.sqlite3"
 
 
-_TOP_KEYS = {"name", "kind", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "spool",
-             "transfer", "state_dir", "status_interval"}
+_TOP_KEYS = {"name", "kind", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "task",
+             "spool", "transfer", "state_dir", "status_interval"}
 _DATA_KEYS = {"local_subjects", "remote_subjects"}
-_CAMERA_KEYS = {"source", "shape", "dtype", "fps"}
+_TASK_KEYS = {"protocol", "collection", "source", "trial_seconds", "procedures", "projects"}
+_COLLECTION = re.compile(r"[\w.-]+(/[\w.-]+)*")
 _TRANSFER_KEYS = {"expected_devices", "schedule_minutes", "cleanup_weeks", "hash", "verify", "max_rate_mb_s"}
 
 
@@ -94,19 +118,63 @@ def _path(value: Any, base: Path) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
-def _camera(data: dict) -> CameraConfig | None:
+def _camera(data: dict, rig_name: str) -> CameraConfig | None:
     if "camera" not in data or data["camera"] is None:
         return None
     cam = _section(data, "camera")
-    _check_keys(cam, _CAMERA_KEYS, "camera")
+    source = str(cam.get("source", "synthetic"))
+    try:
+        cls = source_class(source)
+    except ValueError as exc:
+        raise ConfigError(f"camera.source: {exc}") from None
+    _check_keys(cam, COMMON_KEYS | cls.options, f"camera (source {source})")
     shape = cam.get("shape", [1024, 1024])
     if not (isinstance(shape, list | tuple) and len(shape) == 2 and all(isinstance(n, int) and n > 0 for n in shape)):
         raise ConfigError("camera.shape must be two positive integers, e.g. [1024, 1024]")
     fps = cam.get("fps", 30)
     if not isinstance(fps, int | float) or isinstance(fps, bool) or fps <= 0:
         raise ConfigError("camera.fps must be a positive number")
-    return CameraConfig(source=str(cam.get("source", "synthetic")), shape=(shape[0], shape[1]),
-                        dtype=str(cam.get("dtype", "uint16")), fps=float(fps))
+    label = str(cam.get("label") or rig_name)
+    if not _LABEL.fullmatch(label):
+        raise ConfigError("camera.label may hold letters, digits, '_' and '-' only (e.g. left, right, body)")
+    options = {key: value for key, value in cam.items() if key not in COMMON_KEYS}
+    return CameraConfig(source=source, shape=(shape[0], shape[1]), dtype=str(cam.get("dtype", "uint16")),
+                        fps=float(fps), label=label, options=options)
+
+
+def _task(data: dict) -> TaskConfig | None:
+    if data.get("task") is None:
+        return None
+    task = _section(data, "task")
+    _check_keys(task, _TASK_KEYS, "task")
+    protocol = task.get("protocol")
+    if not isinstance(protocol, str) or not _PROTOCOL.fullmatch(protocol):
+        raise ConfigError("task.protocol is required: the task's name, e.g. _iblrig_tasks_trainingChoiceWorld8.0.0")
+    collection = str(task.get("collection", "raw_task_data_00"))
+    if not _COLLECTION.fullmatch(collection) or ".." in collection.split("/"):
+        raise ConfigError("task.collection must be a folder inside the session, e.g. raw_task_data_00")
+    if task.get("source", "simulated") != "simulated":
+        raise ConfigError("task.source: only 'simulated' is built in")
+    seconds = task.get("trial_seconds", 2.0)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0.05 <= seconds <= 3600:
+        raise ConfigError("task.trial_seconds must be between 0.05 and 3600")
+    lists = {}
+    for key in ("procedures", "projects"):
+        value = task.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"task.{key} must be a list of names")
+        lists[key] = tuple(value)
+    return TaskConfig(protocol=protocol, collection=collection, trial_seconds=float(seconds), **lists)
+
+
+def _spool(data: dict) -> dict[str, Any]:
+    """The `spool:` defaults, checked now (a typo must stop the agent at start, not the first series)."""
+    spool = _section(data, "spool")
+    try:
+        SpoolSettings.from_mapping({"directory": ".", **spool})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"spool: {exc}") from None
+    return dict(spool)
 
 
 def _positive(section: dict, key: str, *, minimum: float = 0.0, integer: bool = False) -> Any:
@@ -169,7 +237,6 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
         raise ConfigError("'name' is required: letters, digits, '_', '.', '-' (64 at most)")
     dirs = _section(data, "data")
     _check_keys(dirs, _DATA_KEYS, "data")
-    spool = _section(data, "spool")
     interval = data.get("status_interval", 0.5)
     if not isinstance(interval, int | float) or isinstance(interval, bool) or not 0.2 <= interval <= 60:
         raise ConfigError("status_interval must be between 0.2 and 60 seconds (a few statuses per second at most)")
@@ -183,8 +250,9 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
         main_sync=bool(data.get("main_sync", False)),
         local_subjects=_path(dirs.get("local_subjects"), base),
         remote_subjects=remote_subjects,
-        camera=_camera(data),
-        spool=dict(spool),
+        camera=_camera(data, name),
+        task=_task(data),
+        spool=_spool(data),
         transfer=_transfer(data, remote_subjects),
         state_dir=_path(data.get("state_dir"), base),
         status_interval=float(interval),

@@ -3,13 +3,20 @@
 Agent -> dashboard: hello, status, event (durable, with a per-rig `seq`), preview, reply.
 Dashboard -> agent: welcome (after hello, with the last event seq it holds for the rig), ack (of event seqs),
 command, error.
-The dashboard imports this module too, so both ends agree on one definition.
+A status carries one typed part per piece of the rig (spool, transfer, session, task, disk), each defined once
+here as a dataclass: the agent builds them, both ends validate them, and the rig's overall state comes from them
+by one rule (`rig_state`). The dashboard imports this module too, so both ends agree on one definition.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-from dataclasses import dataclass
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 # A preview PNG of <= 256x256 base64-encoded fits well below this; anything bigger is a bug or an attack.
@@ -31,6 +38,139 @@ COMMAND_ACTIONS = (
 
 class MessageError(ValueError):
     """A message that does not follow the schema; the text says why, for the log."""
+
+
+# -- the rig's overall state --------------------------------------------------------------------------------------
+# What a rig is doing, as every page shows it; "offline" is the dashboard's word for a rig it does not hear.
+OFFLINE, IDLE, SESSION, SPOOLING, COPYING = "offline", "idle", "session", "spooling", "copying"
+RIG_STATES = (OFFLINE, IDLE, SESSION, SPOOLING, COPYING)
+# Which part's activity names the rig's state, most telling first: a camera spooling inside a session is "session".
+_STATE_OF_PART = (("session", SESSION), ("task", SESSION), ("spool", SPOOLING), ("transfer", COPYING))
+
+
+def rig_state(parts: Mapping[str, Any]) -> str:
+    """The rig's state from its typed part statuses (dataclasses or their dicts); idle when no part is active."""
+    for key, state in _STATE_OF_PART:
+        part = parts.get(key)
+        active = part.get("active") if isinstance(part, Mapping) else getattr(part, "active", False)
+        if active:
+            return state
+    return IDLE
+
+
+# -- the typed parts of a status ------------------------------------------------------------------------------------
+SPOOL_ACTIVE_STATES = frozenset({"starting", "running", "stopping"})
+SESSION_ACTIVE_STATES = frozenset({"initialized", "running"})
+
+
+@dataclass
+class SpoolStatus:
+    """A camera rig's spooler (rigs.spool.SpoolController.status): the series being written, or the last one."""
+
+    state: str = "idle"  # idle | starting | running | stopping | finished | failed
+    file: str | None = None
+    compression: str | None = None
+    frames: int = 0  # written to the file
+    frames_captured: int = 0
+    frames_flushed: int = 0  # safe against kill -9
+    dropped: int = 0
+    max_frames: int | None = None
+    fps: float = 0.0  # to disk
+    fps_in: float = 0.0  # from the camera
+    mb_s_in: float = 0.0
+    mb_s_disk: float = 0.0
+    ratio: float | None = None
+    queue_fill: float = 0.0  # 0..1 of the camera-side buffer; 1 means frames are being dropped
+    queue_bytes: int = 0
+    disk_free: int | None = None
+    seconds_to_full: float | None = None
+    elapsed_s: float = 0.0
+    reason: str | None = None  # why the last series ended
+    error: str | None = None
+    active: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.active = self.state in SPOOL_ACTIVE_STATES
+
+
+@dataclass
+class TransferOutcome:
+    """One finished copy, as the card lists the latest few (a failure must not hide the success before it)."""
+
+    exp_ref: str
+    outcome: str  # complete | finalized | failed
+    error: str | None = None
+    bytes: int = 0
+    files: int = 0
+    ended: float = 0.0  # epoch seconds
+
+
+@dataclass
+class TransferStatus:
+    """A rig's copier: the copy under way (bytes, files, rate), how many wait, and the latest outcomes."""
+
+    active: bool = False
+    exp_ref: str | None = None
+    bytes_done: int = 0
+    bytes_total: int = 0
+    files_done: int = 0
+    files_total: int = 0
+    rate: float = 0.0  # bytes per second
+    eta: float | None = None  # seconds
+    current: str = ""  # the file being copied
+    queued: int = 0  # sessions waiting after this one
+    recent: list[dict] = field(default_factory=list)  # TransferOutcome dicts, newest first
+
+
+@dataclass
+class SessionStatus:
+    """The rig's part in a multi-rig session: as a listening rig, and as the main rig driving the others."""
+
+    state: str = "idle"  # idle | initialized | running | stopped | interrupted
+    exp_ref: str | None = None
+    main: bool = False  # this rig drives a session right now
+    main_exp_ref: str | None = None
+    echo: str = ""  # where this rig listens for the echo protocol
+    main_sync: bool = False
+    active: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.active = self.state in SESSION_ACTIVE_STATES or self.main
+
+
+@dataclass
+class TaskStatus:
+    """A behaviour rig's task: the protocol it runs inside a session and how far it got."""
+
+    state: str = "idle"  # idle | running | stopped
+    protocol: str = ""
+    collection: str = ""
+    trials: int = 0
+    elapsed_s: float = 0.0
+    active: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.active = self.state == "running"
+
+
+@dataclass
+class DiskStatus:
+    """The rig's data disk (where its sessions live)."""
+
+    path: str
+    total: int
+    free: int
+
+
+STATUS_PARTS: dict[str, type] = {
+    "spool": SpoolStatus, "transfer": TransferStatus, "session": SessionStatus, "task": TaskStatus,
+    "disk": DiskStatus,
+}
+
+
+def status_part(value: Any) -> dict[str, Any] | None:
+    """A typed part as it goes on the wire (None stays None)."""
+    return None if value is None else dataclasses.asdict(value)
 
 
 @dataclass(frozen=True)
@@ -56,10 +196,7 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("time", _NUMBER),
         Field("state", str),
         Field("activity", str, required=False),
-        Field("disk", dict, required=False),
-        Field("spool", (dict, type(None)), required=False),
-        Field("transfer", (dict, type(None)), required=False),
-        Field("session", (dict, type(None)), required=False),
+        *(Field(key, (dict, type(None)), required=False) for key in STATUS_PARTS),
     ),
     "event": (
         Field("rig", str),
@@ -104,17 +241,17 @@ def validate(message: Any) -> dict:
     kind = message.get("type")
     if kind not in _SCHEMAS:
         raise MessageError(f"unknown message type {kind!r}")
-    for field in _SCHEMAS[kind]:
-        if field.name not in message:
-            if field.required:
-                raise MessageError(f"{kind}: missing field {field.name!r}")
+    for spec in _SCHEMAS[kind]:
+        if spec.name not in message:
+            if spec.required:
+                raise MessageError(f"{kind}: missing field {spec.name!r}")
             continue
-        value = message[field.name]
+        value = message[spec.name]
         # bool is an int in Python; a seq or a size of `true` is still wrong.
-        if isinstance(value, bool) and bool not in _as_tuple(field.kind):
-            raise MessageError(f"{kind}: field {field.name!r} must be {_kind_name(field.kind)}, not a boolean")
-        if not isinstance(value, field.kind):
-            raise MessageError(f"{kind}: field {field.name!r} must be {_kind_name(field.kind)}")
+        if isinstance(value, bool) and bool not in _as_tuple(spec.kind):
+            raise MessageError(f"{kind}: field {spec.name!r} must be {_kind_name(spec.kind)}, not a boolean")
+        if not isinstance(value, spec.kind):
+            raise MessageError(f"{kind}: field {spec.name!r} must be {_kind_name(spec.kind)}")
     _check_values(kind, message)
     return message
 
@@ -132,6 +269,39 @@ def _check_values(kind: str, message: dict) -> None:
         raise MessageError("ack: seqs must be a list of integers")
     if kind == "command" and message["action"] not in COMMAND_ACTIONS:
         raise MessageError(f"command: unknown action {message['action']!r}")
+    if kind == "status":
+        if message["state"] not in RIG_STATES:
+            raise MessageError(f"status: state must be one of {', '.join(RIG_STATES)}")
+        for key, cls in STATUS_PARTS.items():
+            if message.get(key) is not None:
+                _check_part(f"status.{key}", cls, message[key])
+
+
+@functools.cache
+def _part_fields(cls: type) -> dict[str, tuple[type, ...]]:
+    """Each field of a status dataclass with the JSON types it may hold (an int where a float is asked is fine)."""
+    hints = typing.get_type_hints(cls)
+    kinds = {}
+    for item in dataclasses.fields(cls):
+        hint = hints[item.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        allowed = tuple(typing.get_origin(a) or a for a in args)
+        kinds[item.name] = allowed + ((int,) if float in allowed else ())
+    return kinds
+
+
+def _check_part(where: str, cls: type, value: dict) -> None:
+    fields = _part_fields(cls)
+    for name, item in value.items():
+        kinds = fields.get(name)
+        if kinds is None:
+            raise MessageError(f"{where}: unknown field {name!r}")
+        if isinstance(item, bool) and bool not in kinds or not isinstance(item, kinds):
+            raise MessageError(f"{where}.{name} must be {_kind_name(kinds)}")
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in value
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise MessageError(f"{where}: missing field {missing[0]!r}")
 
 
 def decode(text: str | bytes, *, allowed: frozenset[str] | None = None) -> dict:
@@ -163,4 +333,6 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     names = {int: "an integer", float: "a number", str: "a string", bool: "a boolean", list: "a list",
              dict: "an object", type(None): "null"}
+    if float in _as_tuple(kind):
+        kind = tuple(k for k in _as_tuple(kind) if k is not int)
     return " or ".join(dict.fromkeys(names[k] for k in _as_tuple(kind)))

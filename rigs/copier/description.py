@@ -12,6 +12,8 @@ import yaml
 from rigs.layout import DESCRIPTION_FILE, description_name
 
 SPEC_VERSION = "1.0.0"
+VIDEO_COLLECTION = "raw_video_data"
+BPOD_SYNC = {"acquisition_software": "pybpod", "extension": ".jsonable"}
 
 
 class DescriptionError(ValueError):
@@ -60,6 +62,32 @@ def description_write(path: Path, data: dict[str, Any]) -> Path:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def camera_stub(cameras: dict[str, dict[str, Any]], collection: str = VIDEO_COLLECTION) -> dict[str, Any]:
+    """A camera PC's description, as iblrig's `VideoCopier.config2stub` writes it: one entry per camera label
+    (left, right, body ...) with its collection and its settings, keys lower-cased, empty values left out."""
+    entries = {}
+    for label, settings in cameras.items():
+        kept = {str(k).lower(): v for k, v in settings.items() if v is not None and str(k).lower() != "index"}
+        entries[label] = {"collection": collection, **kept}
+    return {"devices": {"cameras": entries}, "version": SPEC_VERSION}
+
+
+def task_stub(protocol: str, collection: str, *, main_sync: bool, procedures: Iterable[str] = (),
+              projects: Iterable[str] = ()) -> dict[str, Any]:
+    """A behaviour PC's description, as iblrig's `make_experiment_description_dict` writes it for a Bpod task:
+    procedures and projects, the Bpod `sync` when this PC is the main sync, and the task with its collection
+    (with `sync_label: bpod` when it is not)."""
+    task: dict[str, Any] = {"collection": collection}
+    if not main_sync:
+        task["sync_label"] = "bpod"
+    description: dict[str, Any] = {"procedures": sorted(set(procedures)), "projects": sorted(set(projects))}
+    if main_sync:
+        description["sync"] = {"bpod": {"collection": collection, **BPOD_SYNC}}
+    description["tasks"] = [{protocol: task}]
+    description["version"] = SPEC_VERSION
+    return description
 
 
 def description_collections(data: dict[str, Any]) -> list[str]:

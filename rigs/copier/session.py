@@ -84,6 +84,8 @@ def session_finalize(remote_session: Path | str, *, expected_devices: int | None
 
     With `expected_devices` None the stubs present are counted (what iblrig does). Nothing is written unless
     every registered device is complete and their number is the expected one; `raw_session.flag` comes last.
+    A session whose devices are all final already is left untouched: the server's job creator deleted the flag
+    when it registered the session, and writing it again would run the pipeline twice.
     A conflicting `sync` raises SyncConflictError before anything is written.
     """
     remote_session = Path(remote_session)
@@ -94,6 +96,8 @@ def session_finalize(remote_session: Path | str, *, expected_devices: int | None
     report = FinalizeReport(False, "", len(stubs), done, expected)
     if not stubs:
         return _with(report, f"{remote_session}: no device registered")
+    if all(state == CopyState.FINALIZED for state in states.values()):
+        return _with(report, f"already finalized ({len(stubs)} devices); nothing written")
     if len(stubs) > expected:
         names = ", ".join(s.name for s in stubs)
         return _with(report, f"{len(stubs)} devices registered but {expected} expected ({names}); not finalizing")

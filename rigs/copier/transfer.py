@@ -6,15 +6,16 @@ import datetime as dt
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.description import DescriptionError, description_local_path, description_read
 from rigs.copier.engine import TMP_SUFFIX, CopyEngine, CopyFailed
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import FileRecord, Journal
-from rigs.copier.manifest import Manifest, ManifestEntry, manifest_write
+from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifest_write
+from rigs.copier.pacing import PacedProgress, RatePacer
 from rigs.copier.plan import SessionPlan, session_plan
 from rigs.copier.progress import ProgressCallback, ProgressTracker
 from rigs.copier.session import RemoteError, session_finalize, session_initialize
@@ -50,13 +51,16 @@ class TransferResult:
     start: str = ""
     end: str = ""
     seconds: float = 0.0
+    # Every file of this device now on the server (path, size, hash): what the manifest lists. Not in to_dict():
+    # the agent sends it to the dashboard in chunks of its own.
+    entries: list[ManifestEntry] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.outcome != "failed"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "entries"}
 
 
 def transfer(
@@ -68,11 +72,14 @@ def transfer(
     dry: bool = False,
     progress: ProgressCallback | None = None,
     engine: CopyEngine | None = None,
+    max_rate: float | None = None,
 ) -> TransferResult:
     """Copy one device's share of a session to the server and finalize the session if it is the last one.
 
     Never raises for a session problem: the result's `outcome` is "failed" and `error` says why. Local data and
     the server state are left unchanged by a failure, except for files already verified (kept for the resume).
+    A session already finalized is left exactly as it is on the server: the result says so and succeeds.
+    `max_rate` (bytes/s) holds the copy to a bandwidth cap.
     """
     session_dir, remote_subjects, engine = Path(session_dir), Path(remote_subjects), engine or CopyEngine()
     clock = time.monotonic()
@@ -84,7 +91,7 @@ def transfer(
         paths = DevicePaths.of(remote_subjects, ref, tag)
         result.session, result.exp_ref = ref.relative_path().as_posix(), ref.exp_ref
         result.destination = str(paths.session)
-        _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, result)
+        _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, max_rate, result)
     except (LayoutError, DescriptionError, RemoteError, CopyFailed, OSError) as exc:
         result.outcome, result.error = "failed", _unreachable(paths, remote_subjects) or str(exc)
         if result.error != str(exc):
@@ -105,11 +112,15 @@ def transfer_all(
     return [transfer(session, remote_subjects=remote_subjects, tag=tag, **options) for session in sessions]
 
 
-def _run(session_dir, paths: DevicePaths, remote_subjects: Path, expected, dry, progress, engine, result) -> None:
+def _run(session_dir, paths: DevicePaths, remote_subjects: Path, expected, dry, progress, engine, max_rate,
+         result) -> None:
     before = _state(paths, remote_subjects)
     result.state_before, result.message = _int(before.state), before.message
     if before.state is None:
         raise RemoteError(before.message)
+    if before.state == CopyState.FINALIZED and not dry:
+        _already_finalized(session_dir, paths, result)
+        return
     if description_local_path(session_dir, paths.tag) is None and before.state < CopyState.COMPLETE:
         raise DescriptionError(f"{session_dir}: no description for device {paths.tag!r} (nor an untagged one)")
     if dry:
@@ -119,10 +130,9 @@ def _run(session_dir, paths: DevicePaths, remote_subjects: Path, expected, dry, 
     if before.state == CopyState.NOT_REGISTERED:
         session_initialize(session_dir, remote_subjects=remote_subjects, tag=paths.tag)
     if before.state <= CopyState.PENDING:
-        _copy(session_dir, paths, engine, progress, result)
+        _copy(session_dir, paths, engine, progress, max_rate, result)
     else:
-        result.manifest = str(paths.manifest) if paths.manifest.exists() else None
-        result.verified = result.manifest is not None
+        _from_manifest(paths, result)
     session_dir.joinpath(TRANSFER_FLAG).unlink(missing_ok=True)  # the copy is complete: never before
     _finalize(paths, remote_subjects, expected, result)
 
@@ -145,15 +155,38 @@ def _plan_only(session_dir: Path, paths: DevicePaths, engine: CopyEngine, result
         raise DescriptionError("; ".join(plan.errors))
 
 
-def _copy(session_dir: Path, paths: DevicePaths, engine: CopyEngine, progress, result: TransferResult) -> None:
+def _already_finalized(session_dir: Path, paths: DevicePaths, result: TransferResult) -> None:
+    """Every device is in and the server registered the session: writing anything there (a status, the
+    aggregate, raw_session.flag) would make the server pipeline run again."""
+    _from_manifest(paths, result)
+    result.outcome, result.state_after = "finalized", int(CopyState.FINALIZED)
+    result.message = f"already finalized: {paths.status(CopyState.FINALIZED).name}; nothing written on the server"
+    session_dir.joinpath(TRANSFER_FLAG).unlink(missing_ok=True)
+
+
+def _from_manifest(paths: DevicePaths, result: TransferResult) -> None:
+    """What an earlier run put on the server, from its manifest (for a device already complete or final)."""
+    try:
+        manifest = manifest_read(paths.manifest)
+    except (ManifestError, OSError):
+        result.manifest, result.verified = None, False
+        return
+    result.manifest, result.verified = str(paths.manifest), True
+    result.entries = list(manifest.files)
+    result.files, result.bytes = len(manifest.files), manifest.total_bytes
+
+
+def _copy(session_dir: Path, paths: DevicePaths, engine: CopyEngine, progress, max_rate: float | None,
+          result: TransferResult) -> None:
     plan, journal = _plan(session_dir, paths, engine)
     result.files, result.bytes = plan.files, plan.bytes
     if plan.errors:
         raise DescriptionError("; ".join(plan.errors))
     tracker = ProgressTracker(progress, exp_ref=paths.exp_ref, bytes_total=plan.bytes_to_copy, files_total=len(plan.jobs))
+    counted = PacedProgress(tracker, RatePacer(max_rate, engine.cancel)) if max_rate else tracker
     written_before = engine.bytes_written
     try:
-        copied = engine.copy(plan.jobs, journal=journal, progress=tracker)
+        copied = engine.copy(plan.jobs, journal=journal, progress=counted)
     except CopyFailed as exc:
         result.files_copied = len(exc.done)
         raise
@@ -163,6 +196,7 @@ def _copy(session_dir: Path, paths: DevicePaths, engine: CopyEngine, progress, r
     result.files_copied = len(copied)
     records = sorted(plan.verified + copied, key=lambda r: r.path)
     result.manifest = str(_manifest_write(paths, session_dir, records, engine.algorithm))
+    result.entries = [ManifestEntry(r.path, r.size, r.hash) for r in records]
     result.verified = True
     status_set(paths, CopyState.COMPLETE)
     journal.remove()

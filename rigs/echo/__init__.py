@@ -47,13 +47,15 @@ Main side::
 
     services = await Services.connect({"cam-left": "udp://10.0.0.5", "ephys": "tcp://10.0.0.6:9998"},
                                       timeout=10.0, on_message=record_event)
-    outcome = await run_session(services, "subject", duration=None, stop=stop_event)
+    control = SessionControl()    # control.stop() ends it with EXPEND, control.interrupt() with EXPINTERRUPT
+    outcome = await run_session(services, "subject", duration=None, control=control, on_running=hook)
     services.close()
 
 `Services` methods (`info`, `init`, `start`, `stop(immediately=)`, `status`, `cleanup`, each with
 `concurrent=True`) return `{name: reply payload}` or raise `ServicesError` / `ServicesTimeout`
 whose `.failed` names the rigs that failed. `run_session` returns a `SessionOutcome`
-(`exp_ref`, `main_sync`, `interrupted`, `failures`, `error`, `ok`). URIs follow iblutil: no scheme
+(`exp_ref`, `main_sync`, `ended_by` duration|stop|interrupt|error|cancelled, `interrupted`, `failures`, `error`,
+`ok`). The command line (`labweb-rig session`) and the agent's session part both run this one sequence. URIs follow iblutil: no scheme
 means udp, default port 11001, hostnames resolved (`parse_uri`).
 """
 
@@ -70,7 +72,7 @@ from rigs.echo.errors import (
 from rigs.echo.events import MessageEvent, Observer
 from rigs.echo.rig import EchoRig, Request
 from rigs.echo.services import RemoteRig, Services
-from rigs.echo.session import SessionOutcome, run_session, select_main_sync
+from rigs.echo.session import SessionControl, SessionOutcome, run_session, select_main_sync
 from rigs.echo.transport import EchoEndpoint
 from rigs.echo.uri import Endpoint, parse_uri
 from rigs.echo.wire import Message, MessageTooLarge, decode, encode
@@ -79,6 +81,6 @@ __all__ = [
     "DEFAULT_PORT", "UDP_MAX_PAYLOAD", "ExpMessage", "ExpStatus",
     "EchoError", "EchoTimeout", "RemoteError", "ReplyTimeout", "ServicesError", "ServicesTimeout", "SessionError",
     "MessageEvent", "Observer", "EchoRig", "Request", "RemoteRig", "Services",
-    "SessionOutcome", "run_session", "select_main_sync", "EchoEndpoint", "Endpoint", "parse_uri",
+    "SessionControl", "SessionOutcome", "run_session", "select_main_sync", "EchoEndpoint", "Endpoint", "parse_uri",
     "Message", "MessageTooLarge", "decode", "encode",
 ]

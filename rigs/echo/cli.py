@@ -15,7 +15,7 @@ import yaml
 
 from rigs.echo.events import MessageEvent
 from rigs.echo.services import DEFAULT_TIMEOUT, Services
-from rigs.echo.session import SessionOutcome, run_session
+from rigs.echo.session import SessionControl, SessionOutcome, run_session
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _session(rigs: dict[str, str], args: argparse.Namespace) -> SessionOutcome:
-    stop = asyncio.Event()
-    restore = _on_interrupt(asyncio.get_running_loop(), stop)
+    control = SessionControl()
+    restore = _on_interrupt(asyncio.get_running_loop(), control)
     try:
         services = await Services.connect(rigs, timeout=args.timeout, on_message=print_event)
         try:
-            return await run_session(services, args.subject, duration=args.duration, stop=stop,
+            return await run_session(services, args.subject, duration=args.duration, control=control,
                                      concurrent=not args.sequential)
         finally:
             services.close()
@@ -88,17 +88,17 @@ async def _session(rigs: dict[str, str], args: argparse.Namespace) -> SessionOut
         restore()
 
 
-def _on_interrupt(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Any:
-    """First Ctrl-C (or SIGTERM) sets `stop`; a second one aborts. Plain `signal` works on Windows too."""
+def _on_interrupt(loop: asyncio.AbstractEventLoop, control: SessionControl) -> Any:
+    """First Ctrl-C (or SIGTERM) interrupts the session; a second one aborts. Plain `signal` works on Windows too."""
     signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     previous = {sig: signal.getsignal(sig) for sig in signals}
 
     def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
+        if control.requested:
             raise KeyboardInterrupt
         print("stopping: sending EXPINTERRUPT and EXPCLEANUP to every rig (Ctrl-C again to abort)",
               file=sys.stderr, flush=True)
-        loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(control.interrupt)
 
     for sig in signals:
         signal.signal(sig, handler)

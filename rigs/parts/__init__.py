@@ -1,1 +1,1 @@
-"""The parts an agent runs, each wired to the agent's actions, status and events by `install(agent)`."""
+"""The parts an agent runs (camera spooler, behaviour task, copier, session), wired by rigs.agent.assembly."""

@@ -10,8 +10,8 @@ Actions (dashboard commands):
     transfer.verify  {exp_ref | session: "subject/yyyy-mm-dd/NNN", tag?: str, id?: transfer id}  re-hashes the
                      server copy against this device's manifest; replies with the summary, fails if a file is bad.
 
-For other parts: `await agent.parts["copier"].queue_session(session_dir)` queues one session for copying;
-the session part calls it when a session ends, after writing `transfer_me.flag`. It returns False when the
+For the session part (given this part by rigs.agent.assembly): `await copier.queue_session(session_dir)` queues
+one session for copying; it is called when a session ends, after writing `transfer_me.flag`. It returns False when the
 session is already queued or being copied. Scheduled runs (`transfer.schedule_minutes`) queue every flagged
 session, then clean up local sessions older than `transfer.cleanup_weeks` whose server copy re-verifies.
 
@@ -19,8 +19,7 @@ One worker thread copies the queued sessions one after the other (never two tran
 failure in one session never stops the next. Stopping the agent cancels the copy under way; the next run
 resumes it (the copier keeps what was verified).
 
-Live status `transfer`: active, exp_ref, bytes_done, bytes_total, files_done, files_total, rate (B/s), eta (s),
-current (file being copied), error, outcome (of the last transfer), queued (sessions waiting).
+Live status `transfer`: rigs.messages.TransferStatus (the copy under way, how many wait, the latest outcomes).
 
 Durable events (`id` is the transfer's own id, so chunks and outcome meet on the dashboard):
     transfer.started   {id, exp_ref, session, tag, source, destination, trigger}
@@ -43,25 +42,14 @@ import threading
 import time
 import uuid
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rigs.copier import (
-    CopyEngine,
-    Progress,
-    TransferResult,
-    manifest_read,
-    sessions_cleanup,
-    sessions_flagged,
-    transfer,
-    verify,
-)
-from rigs.copier.manifest import ManifestError
-from rigs.copier.progress import ProgressTracker
+from rigs.config import TransferConfig
+from rigs.copier import CopyEngine, Progress, TransferResult, sessions_cleanup, sessions_flagged, transfer, verify
 from rigs.layout import TRANSFER_FLAG, LayoutError, SessionRef, exp_ref_parse, session_parse, tag_check
 from rigs.link import CommandFailed
-
-if TYPE_CHECKING:
-    from rigs.agent import Agent
+from rigs.messages import TransferOutcome, TransferStatus
+from rigs.parts.base import Emit
 
 log = logging.getLogger(__name__)
 
@@ -71,79 +59,29 @@ MAX_BAD_REPORTED = 100
 RUN_PARAMS = {"subject", "date", "exp_ref"}
 VERIFY_PARAMS = {"exp_ref", "session", "tag", "id"}
 JOIN_SECONDS = 8.0
+RECENT_OUTCOMES = 5
 CLEANUP = Path()  # the queue item that asks for a clean-up after the scheduled sessions
 
 
-class RatePacer:
-    """Holds a copy to `max_rate` bytes/s: a copy thread that counts bytes beyond the budget waits (the cancel
-    event cuts a wait short)."""
-
-    def __init__(self, max_rate: float | None, cancel: threading.Event) -> None:
-        self.max_rate = max_rate
-        self.cancel = cancel
-        self.start = time.monotonic()
-
-    def pace(self, bytes_done: int) -> None:
-        if not self.max_rate:
-            return
-        while not self.cancel.is_set():
-            ahead = bytes_done / self.max_rate - (time.monotonic() - self.start)
-            if ahead <= 0:
-                return
-            self.cancel.wait(min(ahead, 1.0))
-
-
-class _PacedProgress:
-    """The copier's progress tracker, with a wait after each count of bytes (on the copy thread that counted)."""
-
-    def __init__(self, tracker: ProgressTracker, pacer: RatePacer) -> None:
-        self.tracker, self.pacer = tracker, pacer
-
-    def file_started(self, rel: str) -> None:
-        self.tracker.file_started(rel)
-
-    def add_bytes(self, count: int) -> None:
-        self.tracker.add_bytes(count)
-        self.pacer.pace(self.tracker.bytes_done)
-
-    def file_done(self, rel: str) -> None:
-        self.tracker.file_done(rel)
-
-
-class PacedEngine(CopyEngine):
-    """A CopyEngine held to `max_rate` bytes/s (transfer.max_rate_mb_s), so a copy leaves the network room."""
-
-    def __init__(self, *, max_rate: float, **options: Any) -> None:
-        super().__init__(**options)
-        self.max_rate = max_rate
-
-    def copy(self, jobs, *, journal=None, progress: ProgressTracker | None = None):
-        if progress is not None:
-            progress = _PacedProgress(progress, RatePacer(self.max_rate, self.cancel))
-        return super().copy(jobs, journal=journal, progress=progress)
-
-
 class CopierPart:
-    def __init__(self, agent: "Agent") -> None:
-        config = agent.config
-        self.agent = agent
-        self.local: Path = config.local_subjects
-        self.remote: Path = config.remote_subjects
-        self.tag = tag_check(config.kind)
-        self.settings = config.transfer
+    key = "transfer"
+
+    def __init__(self, *, rig: str, tag: str, local: Path, remote: Path, settings: TransferConfig,
+                 emit: Emit) -> None:
+        self.local, self.remote = local, remote
+        self.tag = tag_check(tag)
+        self.settings = settings
+        self._emit = emit
         self.cancel = threading.Event()
         self._queue: queue.Queue[tuple[Path, str] | None] = queue.Queue()
         self._waiting: dict[Path, str] = {}  # queued or being copied -> trigger
         self._lock = threading.Lock()
-        self._status: dict[str, Any] | None = None
-        self._thread = threading.Thread(target=self._work, name=f"copier-{config.name}", daemon=True)
+        self._progress: Progress | None = None  # the copy under way
+        self._recent: list[TransferOutcome] = []  # newest first
+        self._thread = threading.Thread(target=self._work, name=f"copier-{rig}", daemon=True)
 
-    def install(self) -> None:
-        self.agent.add_action("transfer.run", self.run)
-        self.agent.add_action("transfer.verify", self.verify_now)
-        self.agent.add_status("transfer", self.status)
-        self.agent.add_starter(self.start)
-        self.agent.add_closer(self.close)
+    def actions(self) -> dict[str, Any]:
+        return {"transfer.run": self.run, "transfer.verify": self.verify_now}
 
     async def start(self) -> None:
         """The worker starts with the agent's loop, so its events always have a loop to go through."""
@@ -187,17 +125,24 @@ class CopierPart:
             "errors": report.errors[:10],
             "manifests": report.manifests,
         }
-        self.agent.emit("transfer.verified", summary)
+        self._emit("transfer.verified", summary)
         if not report.ok:
             names = ", ".join(f"{c.path} ({c.status})" for c in bad[:3]) + (" ..." if len(bad) > 3 else "")
             raise CommandFailed("; ".join(report.errors) if report.errors else f"{len(bad)} of {len(report.files)} files differ: {names}")
         return {k: summary[k] for k in ("exp_ref", "tag", "ok", "files", "bad_count")}
 
-    def status(self) -> dict[str, Any] | None:
-        status = self._status
-        if status is None:
+    def status(self) -> TransferStatus | None:
+        progress, recent = self._progress, [o.__dict__ for o in self._recent]
+        if progress is None and not recent:
             return None
-        return {**status, "queued": max(0, len(self._waiting) - (1 if status.get("active") else 0))}
+        queued = max(0, len(self._waiting) - (1 if progress else 0))
+        if progress is None:
+            return TransferStatus(queued=queued, recent=recent)
+        return TransferStatus(active=True, exp_ref=progress.exp_ref, bytes_done=progress.bytes_done,
+                              bytes_total=progress.bytes_total, files_done=progress.files_done,
+                              files_total=progress.files_total, rate=round(progress.rate, 1),
+                              eta=None if progress.eta is None else round(progress.eta, 1),
+                              current=progress.current_file, queued=queued, recent=recent)
 
     def busy(self) -> bool:
         return bool(self._waiting)
@@ -272,25 +217,23 @@ class CopierPart:
         results = sessions_cleanup(self.local, remote_subjects=self.remote, tag=self.tag, weeks=weeks)
         done = [r.to_dict() for r in results if r.outcome in ("deleted", "failed")]
         if done:
-            self.agent.emit("transfer.cleanup", {"weeks": weeks, "results": done[:200]})
+            self._emit("transfer.cleanup", {"weeks": weeks, "results": done[:200]})
 
     def _transfer(self, session: Path, trigger: str) -> TransferResult:
         transfer_id = uuid.uuid4().hex
         exp_ref, relative = _identify(session, self.local)
         base = {"id": transfer_id, "exp_ref": exp_ref, "session": relative, "tag": self.tag}
         destination = self.remote.joinpath(relative) if exp_ref else self.remote
-        self.agent.emit("transfer.started", {**base, "source": str(session), "destination": str(destination),
-                                             "trigger": trigger})
-        self._status = {"active": True, "exp_ref": exp_ref, "bytes_done": 0, "bytes_total": 0, "files_done": 0,
-                        "files_total": 0, "rate": 0.0, "eta": None, "current": "", "error": None, "outcome": None}
-        self.agent.activity = f"copying {exp_ref}"
+        self._emit("transfer.started", {**base, "source": str(session), "destination": str(destination),
+                                        "trigger": trigger})
+        self._progress = Progress(exp_ref, 0, 0, 0, 0, 0.0, None, "")
         log.info("copying %s to %s (%s)", session, self.remote, trigger)
         try:
-            options = {"algorithm": self.settings.hash, "verify": self.settings.verify, "cancel": self.cancel}
+            engine = CopyEngine(algorithm=self.settings.hash, verify=self.settings.verify, cancel=self.cancel)
             rate = self.settings.max_rate_mb_s
-            engine = PacedEngine(max_rate=rate * 1e6, **options) if rate else CopyEngine(**options)
-            result = transfer(session, remote_subjects=self.remote, tag=self.tag,
-                              expected_devices=self.settings.expected_devices, progress=self._progress, engine=engine)
+            result = transfer(session, remote_subjects=self.remote, tag=self.tag, engine=engine,
+                              expected_devices=self.settings.expected_devices, progress=self._on_progress,
+                              max_rate=rate * 1e6 if rate else None)
         except Exception as exc:  # noqa: BLE001 - the copier reports session problems itself; this is anything else
             log.exception("transfer of %s failed", session)
             result = TransferResult(tag=self.tag, session=relative, exp_ref=exp_ref, source=str(session),
@@ -298,36 +241,24 @@ class CopierPart:
         if self.cancel.is_set() and not result.ok:
             result.error = f"stopped with the agent; the next run resumes it ({result.error})"
         chunks = self._emit_files(base, result)
-        self.agent.emit("transfer.done" if result.ok else "transfer.failed",
-                        {"id": transfer_id, "trigger": trigger, "chunks": chunks, **result.to_dict()})
-        status = dict(self._status, active=False, error=result.error, outcome=result.outcome, current="", eta=None)
-        if result.ok and not status["bytes_total"]:  # everything was on the server already
-            status.update(bytes_done=result.bytes, bytes_total=result.bytes, files_done=result.files,
-                          files_total=result.files)
-        self._status = status
-        self.agent.activity = ""
+        self._emit("transfer.done" if result.ok else "transfer.failed",
+                   {"id": transfer_id, "trigger": trigger, "chunks": chunks, **result.to_dict()})
+        outcome = TransferOutcome(exp_ref=exp_ref, outcome=result.outcome, error=result.error, bytes=result.bytes,
+                                  files=result.files, ended=time.time())
+        self._recent = [outcome, *self._recent][:RECENT_OUTCOMES]
+        self._progress = None
         log.info("%s %s: %s", result.outcome, exp_ref, result.error or result.message)
         return result
 
-    def _progress(self, p: Progress) -> None:
-        self._status = {"active": True, "exp_ref": p.exp_ref, "bytes_done": p.bytes_done,
-                        "bytes_total": p.bytes_total, "files_done": p.files_done, "files_total": p.files_total,
-                        "rate": round(p.rate, 1), "eta": None if p.eta is None else round(p.eta, 1),
-                        "current": p.current_file, "error": None, "outcome": None}
+    def _on_progress(self, progress: Progress) -> None:
+        self._progress = progress
 
     def _emit_files(self, base: dict[str, Any], result: TransferResult) -> int:
-        """The manifest, in events small enough for the link; returns how many were sent."""
-        if not result.manifest:
-            return 0
-        try:
-            manifest = manifest_read(Path(result.manifest))
-        except ManifestError as exc:
-            log.warning("transfer %s: %s", base["id"], exc)
-            return 0
-        chunks = manifest_chunks([[f.path, f.size, f.hash] for f in manifest.files])
+        """The device's files on the server, in events small enough for the link; returns how many were sent."""
+        chunks = manifest_chunks([[e.path, e.size, e.hash] for e in result.entries])
         for index, files in enumerate(chunks):
-            self.agent.emit("transfer.files", {"id": base["id"], "exp_ref": base["exp_ref"], "tag": self.tag,
-                                               "chunk": index, "chunks": len(chunks), "files": files})
+            self._emit("transfer.files", {"id": base["id"], "exp_ref": base["exp_ref"], "tag": self.tag,
+                                          "chunk": index, "chunks": len(chunks), "files": files})
         return len(chunks)
 
 
@@ -376,15 +307,3 @@ def _identify(session: Path, root: Path) -> tuple[str, str]:
         except ValueError:
             return "", str(session)
     return ref.exp_ref, ref.relative_path().as_posix()
-
-
-def install(agent: "Agent") -> CopierPart | None:
-    config = agent.config
-    if config.remote_subjects is None:
-        return None
-    if config.local_subjects is None:
-        log.warning("data.remote_subjects is set but data.local_subjects is not: nothing to copy, no copier")
-        return None
-    part = CopierPart(agent)
-    part.install()
-    return part

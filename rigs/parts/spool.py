@@ -1,4 +1,5 @@
-"""The agent's camera spooler: spool.start / spool.stop / preview.request, live counters and previews."""
+"""The agent's camera: spool.start / spool.stop / preview.request from the dashboard, live counters and previews,
+and the camera's share of a session (a series in the session's raw_video_data, the camera's description)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import base64
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rigs.config import CameraConfig
+from rigs.copier.description import VIDEO_COLLECTION, camera_stub
 from rigs.link import CommandFailed
+from rigs.messages import SpoolStatus
+from rigs.parts.base import Emit, Preview
 from rigs.spool import PreflightError, SpoolBusy, SpoolController, png_bytes, source_from_config
-
-if TYPE_CHECKING:
-    from rigs.agent import Agent
 
 log = logging.getLogger(__name__)
 
@@ -21,52 +23,80 @@ log = logging.getLogger(__name__)
 REMOTE_SETTINGS = {"compression", "max_frames", "subdirectory", "series_pattern", "preflight", "metadata", "swmr"}
 PREVIEW_SIZE = 256
 PREVIEW_SECONDS = 1.0
-ACTIVE_STATES = {"running", "stopping"}
 
 
 class SpoolPart:
-    def __init__(self, agent: "Agent") -> None:
-        camera = agent.config.camera
-        self.agent = agent
-        self.defaults = dict(agent.config.spool)
-        source = source_from_config({"source": camera.source, "shape": list(camera.shape), "dtype": camera.dtype,
-                                     "fps": camera.fps})
-        self.controller = SpoolController(source, rig=agent.config.name, on_event=self._event)
+    key = "spool"
+
+    def __init__(self, camera: CameraConfig, *, rig: str, defaults: dict[str, Any], spool_root: Path, emit: Emit,
+                 preview: Preview) -> None:
+        self.camera = camera
+        self.defaults = dict(defaults)
+        self.spool_root = spool_root
+        self._emit, self._preview = emit, preview
+        self.controller = SpoolController(source_from_config(camera.source_config()), rig=rig, on_event=self._event)
         self._preview_task: asyncio.Task | None = None
         self._exp_ref: str | None = None
 
-    def _event(self, name: str, data: dict[str, Any]) -> None:
-        """Spooler events go out durably, with the session's exp_ref so the dashboard links the series to it."""
-        if self._exp_ref and "exp_ref" not in data:
-            data = {**data, "exp_ref": self._exp_ref}
-        self.agent.emit(name, data)
+    def actions(self) -> dict[str, Any]:
+        return {"spool.start": self.spool_start, "spool.stop": self.spool_stop, "preview.request": self.preview_now}
 
-    def install(self) -> None:
-        self.agent.add_action("spool.start", self.start)
-        self.agent.add_action("spool.stop", self.stop)
-        self.agent.add_action("preview.request", self.preview_now)
-        self.agent.add_status("spool", self.status)
-        self.agent.add_closer(self.close)
+    def status(self) -> SpoolStatus:
+        return self.controller.status()
 
-    def default_directory(self) -> str:
-        base = self.agent.config.local_subjects
-        root = base.parent / "spool" if base else self.agent.config.outbox_path.parent / "spool"
-        return str(root / "%(year)04d-%(month)02d-%(day)02d")
+    async def start(self) -> None:
+        """Nothing to open until a series starts: the camera is opened per series."""
 
-    def settings(self, params: dict[str, Any], *, directory: Path | None = None, exp_ref: str | None = None) -> dict:
+    async def close(self) -> None:
+        if self.status().active:
+            log.info("stopping the running series before the agent exits")
+        await asyncio.to_thread(self.controller.close)
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+
+    # -- commands ------------------------------------------------------------------------------------------
+    async def spool_start(self, params: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(params) - REMOTE_SETTINGS)
         if unknown:
-            raise CommandFailed(f"spool.start: {unknown[0]!r} cannot be set remotely (allowed: {', '.join(sorted(REMOTE_SETTINGS))})")
-        settings = {**self.defaults, **params}
-        settings.setdefault("directory", self.default_directory())
-        if directory is not None:
-            settings["directory"] = str(directory)
+            raise CommandFailed(f"spool.start: {unknown[0]!r} cannot be set remotely "
+                                f"(allowed: {', '.join(sorted(REMOTE_SETTINGS))})")
+        directory = self.spool_root / "%(year)04d-%(month)02d-%(day)02d"
+        return await self._start({**self.defaults, "directory": str(directory), **params}, exp_ref=None)
+
+    async def spool_stop(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not self.status().active:
+            raise CommandFailed("not spooling")
+        return await self._stop()
+
+    async def preview_now(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        message = await asyncio.to_thread(self._preview_message)
+        if message is None:
+            raise CommandFailed("no frame yet: start spooling first")
+        self._preview(message)
+        return {"width": message["width"], "height": message["height"]}
+
+    # -- the camera's share of a session -------------------------------------------------------------------
+    def description(self, *, main_sync: bool) -> dict[str, Any]:
+        height, width = self.camera.shape
+        settings = {"fps": self.camera.fps, "width": width, "height": height}
+        return camera_stub({self.camera.label: settings}, collection=VIDEO_COLLECTION)
+
+    async def session_started(self, session_dir: Path, exp_ref: str) -> dict[str, Any]:
+        settings = {**self.defaults, "directory": str(session_dir / VIDEO_COLLECTION), "subdirectory": "",
+                    "series_pattern": f"_labweb_{self.camera.label}Camera.raw"}
+        started = await self._start(settings, exp_ref=exp_ref)
+        return {"file": started["file"]}
+
+    async def session_ended(self) -> dict[str, Any]:
+        if not self.status().active:
+            return {}
+        stopped = await self._stop()
+        return {"frames": stopped.get("frames"), "dropped": stopped.get("dropped")}
+
+    # -- internals -----------------------------------------------------------------------------------------
+    async def _start(self, settings: dict[str, Any], *, exp_ref: str | None) -> dict[str, Any]:
         if exp_ref:
             settings["exp_ref"] = exp_ref
-        return settings
-
-    async def start(self, params: dict[str, Any], *, directory: Path | None = None, exp_ref: str | None = None) -> dict:
-        settings = self.settings(params, directory=directory, exp_ref=exp_ref)
         self._exp_ref = exp_ref
         try:
             status = await asyncio.to_thread(self.controller.start, settings)
@@ -78,31 +108,20 @@ class SpoolPart:
             raise CommandFailed(f"bad spool settings: {exc}") from None
         except OSError as exc:
             raise CommandFailed(f"cannot start the series: {exc}") from None
-        self.agent.activity = f"spooling {Path(status['file']).name}" if status.get("file") else "spooling"
         self._preview_task = asyncio.ensure_future(self._preview_loop())
-        return {"file": status.get("file"), "compression": status.get("compression")}
+        return {"file": status.file, "compression": status.compression}
 
-    async def stop(self, params: dict[str, Any] | None = None) -> dict:
-        if self.controller.status()["state"] not in ACTIVE_STATES:
-            raise CommandFailed("not spooling")
-        result = await asyncio.to_thread(self.controller.stop)
-        self.agent.activity = ""
-        return {k: (result or {}).get(k) for k in ("file", "frames", "dropped", "ratio", "outcome", "error")}
+    async def _stop(self) -> dict[str, Any]:
+        result = await asyncio.to_thread(self.controller.stop) or {}
+        return {k: result.get(k) for k in ("file", "frames", "dropped", "ratio", "outcome", "error")}
 
-    def status(self) -> dict[str, Any]:
-        status = self.controller.status()
-        status["active"] = status["state"] in ACTIVE_STATES
-        status["rig_state"] = "spooling"
-        return status
+    def _event(self, name: str, data: dict[str, Any]) -> None:
+        """Spooler events go out durably, with the session's exp_ref so the dashboard links the series to it."""
+        if self._exp_ref and "exp_ref" not in data:
+            data = {**data, "exp_ref": self._exp_ref}
+        self._emit(name, data)
 
-    async def preview_now(self, params: dict[str, Any] | None = None) -> dict:
-        message = await asyncio.to_thread(self._preview_message)
-        if message is None:
-            raise CommandFailed("no frame yet: start spooling first")
-        self.agent.preview(message)
-        return {"width": message["width"], "height": message["height"]}
-
-    def _preview_message(self) -> dict | None:
+    def _preview_message(self) -> dict[str, Any] | None:
         frame = self.controller.preview(PREVIEW_SIZE)
         if frame is None:
             return None
@@ -111,24 +130,8 @@ class SpoolPart:
 
     async def _preview_loop(self) -> None:
         """About once a second while a series runs: a small preview for the dashboard (never durable)."""
-        while self.controller.status()["state"] in ACTIVE_STATES:
+        while self.status().active:
             message = await asyncio.to_thread(self._preview_message)
             if message is not None:
-                self.agent.preview(message)
+                self._preview(message)
             await asyncio.sleep(PREVIEW_SECONDS)
-        self.agent.activity = ""
-
-    async def close(self) -> None:
-        if self.controller.status()["state"] in ACTIVE_STATES:
-            log.info("stopping the running series before the agent exits")
-        await asyncio.to_thread(self.controller.close)
-        if self._preview_task is not None:
-            self._preview_task.cancel()
-
-
-def install(agent: "Agent") -> SpoolPart | None:
-    if agent.config.camera is None:
-        return None
-    part = SpoolPart(agent)
-    part.install()
-    return part

@@ -9,22 +9,23 @@ API for the agent (everything here is importable from `rigs.spool`)::
                                  hooks=[MirrorToFolder("/mnt/backup")])
     await asyncio.to_thread(controller.start, {"directory": "D:/data/%(year)04d-%(month)02d-%(day)02d",
                                                "compression": "blosc-lz4", "max_frames": 1000})
-    controller.status()          # non-blocking, a plain JSON-able dict
+    controller.status()          # non-blocking: a rigs.messages.SpoolStatus
     controller.preview(256)      # latest frame, <= 256 px a side, uint8 (None before the first frame)
     controller.preview_png(256)  # the same as PNG bytes (zlib + struct, no Pillow)
     await asyncio.to_thread(controller.stop)   # returns the series result dict once the file is complete
 
 SpoolController(source, *, rig=None, on_event=None, hooks=(), free_space=disk_free)
-    start(settings: SpoolSettings | dict) -> status dict. Blocks (preflight, file creation, source open, ring
+    start(settings: SpoolSettings | dict) -> SpoolStatus. Blocks (preflight, file creation, source open, ring
         allocation): call it through asyncio.to_thread. Raises PreflightError (preflight="abort"; the text says
         why), SpoolBusy (a series is running), ValueError (bad settings: unknown key named).
     stop(*, wait=True, timeout=60) -> result dict | None. Frames already captured are still written.
     wait(timeout=None) -> result dict | None: blocks until the current series ends.
-    status() -> dict, keys: state (idle|running|stopping|finished|failed), file, compression, frames (written),
-        frames_captured, frames_flushed (safe against kill -9), dropped, max_frames, fps (to disk),
-        fps_in (camera), mb_s_in, mb_s_disk, ratio, queue_fill (0..1: ring fill, 1 = dropping),
-        queue_bytes (captured, not yet written), disk_free
-        (bytes), seconds_to_full (at the current disk rate, keeping the reserve), elapsed_s, reason, error.
+    status() -> SpoolStatus (rigs.messages; the wire contract of a status's `spool` part): state
+        (idle|starting|running|stopping|finished|failed), file, compression, frames (written), frames_captured,
+        frames_flushed (safe against kill -9), dropped, max_frames, fps (to disk), fps_in (camera), mb_s_in,
+        mb_s_disk, ratio, queue_fill (0..1: ring fill, 1 = dropping), queue_bytes (captured, not yet written),
+        disk_free (bytes), seconds_to_full (at the current disk rate, keeping the reserve), elapsed_s, reason,
+        error, active. Never waits for a start under way.
     queue_fill() -> float: status()'s queue_fill alone, cheap enough for a self-pacing source to poll per frame.
     preview(max_size=256) -> np.ndarray (uint8) | None;  preview_png(max_size=256) -> bytes | None.
     add_hook(hook); wait_hooks(timeout) -> [HookOutcome]; close() (stop + wait hooks; also a context manager).
@@ -50,7 +51,7 @@ File layout and crash behaviour: see rigs.spool.h5layout; is_complete(path) tell
 """
 
 from rigs.spool.codecs import COMPRESSIONS, get_codec
-from rigs.spool.controller import FAILED, FINISHED, IDLE, RUNNING, STOPPING, SpoolBusy, SpoolController
+from rigs.spool.controller import FAILED, FINISHED, IDLE, RUNNING, STARTING, STOPPING, SpoolBusy, SpoolController
 from rigs.spool.diskio import disk_free
 from rigs.spool.h5layout import is_complete
 from rigs.spool.hooks import HookOutcome, MirrorToFolder, SeriesHook
@@ -59,12 +60,13 @@ from rigs.spool.preview import png_bytes
 from rigs.spool.replay import ReplaySource
 from rigs.spool.result import SeriesResult
 from rigs.spool.settings import SpoolSettings
-from rigs.spool.source import EndOfFrames, FrameSource, source_from_config
+from rigs.spool.source import EndOfFrames, FrameSource
+from rigs.spool.sources import source_from_config
 from rigs.spool.synthetic import SyntheticCamera
 
 __all__ = [
     "COMPRESSIONS", "EndOfFrames", "FAILED", "FINISHED", "FrameSource", "HookOutcome", "IDLE", "MirrorToFolder",
-    "PreflightError", "PreflightReport", "RUNNING", "ReplaySource", "STOPPING", "SeriesHook", "SeriesResult",
+    "PreflightError", "PreflightReport", "RUNNING", "ReplaySource", "STARTING", "STOPPING", "SeriesHook", "SeriesResult",
     "SpoolBusy", "SpoolController", "SpoolSettings", "SyntheticCamera", "disk_free", "get_codec", "is_complete",
     "png_bytes", "source_from_config",
 ]

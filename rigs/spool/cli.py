@@ -10,12 +10,13 @@ import threading
 import time
 from typing import Any
 
+from rigs.messages import SpoolStatus
 from rigs.spool.codecs import ALIASES, COMPRESSIONS
 from rigs.spool.controller import SpoolController
 from rigs.spool.hooks import MirrorToFolder
 from rigs.spool.preflight import PreflightError
 from rigs.spool.settings import PREFLIGHT_MODES, SpoolSettings
-from rigs.spool.source import source_from_config
+from rigs.spool.sources import source_from_config
 
 PROGRESS_EVERY_S = 0.5
 
@@ -77,12 +78,12 @@ def _number_or_text(value: str) -> Any:
     return value
 
 
-def progress_line(status: dict[str, Any]) -> str:
-    ratio = f"{status['ratio']:.2f}" if status["ratio"] else "-"
-    free = f"{status['disk_free'] / 1e9:,.1f} GB" if status["disk_free"] is not None else "-"
-    return (f"frames {status['frames']:>7} | {status['fps']:7.1f} fps | in {status['mb_s_in']:7.1f} MB/s | "
-            f"disk {status['mb_s_disk']:7.1f} MB/s | ratio {ratio} | queue {status['queue_fill'] * 100:3.0f}% | "
-            f"dropped {status['dropped']} | free {free}")
+def progress_line(status: SpoolStatus) -> str:
+    ratio = f"{status.ratio:.2f}" if status.ratio else "-"
+    free = f"{status.disk_free / 1e9:,.1f} GB" if status.disk_free is not None else "-"
+    return (f"frames {status.frames:>7} | {status.fps:7.1f} fps | in {status.mb_s_in:7.1f} MB/s | "
+            f"disk {status.mb_s_disk:7.1f} MB/s | ratio {ratio} | queue {status.queue_fill * 100:3.0f}% | "
+            f"dropped {status.dropped} | free {free}")
 
 
 def run(args: argparse.Namespace) -> int:

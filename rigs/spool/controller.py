@@ -1,7 +1,8 @@
 """The spool controller the agent and the command line drive: start(settings), stop(), status(), preview().
 
 Thread-safe. start() and stop(wait=True) block (file creation, preflight, joining threads): from asyncio call
-them through `asyncio.to_thread`. status() and preview() only read counters and return at once.
+them through `asyncio.to_thread`. status() and preview() only read counters and return at once, even while a
+start is under way (the agent's heartbeat calls status() on its event loop a few times a second).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rigs.messages import SpoolStatus
 from rigs.spool import metadata
 from rigs.spool.codecs import get_codec
 from rigs.spool.diskio import disk_free
@@ -34,8 +36,8 @@ log = logging.getLogger(__name__)
 EventCallback = Callable[[str, dict[str, Any]], None]
 MB = 1e6
 
-# Lifecycle states reported by status()["state"].
-IDLE, RUNNING, STOPPING, FINISHED, FAILED = "idle", "running", "stopping", "finished", "failed"
+# Lifecycle states reported by status().state.
+IDLE, STARTING, RUNNING, STOPPING, FINISHED, FAILED = "idle", "starting", "running", "stopping", "finished", "failed"
 
 
 class SpoolBusy(RuntimeError):
@@ -67,32 +69,42 @@ class SpoolController:
         self._hook_runner = HookRunner(self._hook_done)
 
     # -- lifecycle -------------------------------------------------------------------------------------
-    def start(self, settings: SpoolSettings | Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, settings: SpoolSettings | Mapping[str, Any]) -> SpoolStatus:
         """Start a series; returns status(). Raises PreflightError (preflight=abort), SpoolBusy, ValueError."""
         settings = settings if isinstance(settings, SpoolSettings) else SpoolSettings.from_mapping(settings)
         with self._lock:
-            if self._state in (RUNNING, STOPPING):
+            if self._state in (STARTING, RUNNING, STOPPING):
                 raise SpoolBusy(f"a series is already running: {self._series.path if self._series else ''}")
-            codec = get_codec(settings.compression)
-            now = dt.datetime.now()
-            keys = name_keys(now, {"rig": self.rig or "rig", "exp_ref": settings.exp_ref or ""})
-            folder = series_folder(settings.directory, settings.subdirectory, keys)
-            folder.mkdir(parents=True, exist_ok=True)
-            self._preflight(settings, folder)
-            self.source.open()
-            try:
-                series = self._create_series(settings, codec, folder, keys, now.timestamp())
-            except BaseException:
-                self.source.close()
-                raise
+            before, self._state = self._state, STARTING
+        try:
+            series = self._prepare(settings)  # slow (preflight, file, buffers): outside the lock status() takes
+        except BaseException:
+            with self._lock:
+                self._state = before
+            raise
+        with self._lock:
             self._series, self._settings, self._state = series, settings, RUNNING
             self._ended.clear()
             series.start()
-        self._emit("spool.started", {"file": str(series.path), "compression": codec.name,
+        self._emit("spool.started", {"file": str(series.path), "compression": series.codec.name,
                                      "shape": list(self.source.shape), "dtype": str(np.dtype(self.source.dtype)),
                                      "fps": self.source.fps, "max_frames": settings.max_frames,
                                      "swmr": settings.swmr})
         return self.status()
+
+    def _prepare(self, settings: SpoolSettings) -> Series:
+        codec = get_codec(settings.compression)
+        now = dt.datetime.now()
+        keys = name_keys(now, {"rig": self.rig or "rig", "exp_ref": settings.exp_ref or ""})
+        folder = series_folder(settings.directory, settings.subdirectory, keys)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._preflight(settings, folder)
+        self.source.open()
+        try:
+            return self._create_series(settings, codec, folder, keys, now.timestamp())
+        except BaseException:
+            self.source.close()
+            raise
 
     def stop(self, *, wait: bool = True, timeout: float | None = 60.0) -> dict[str, Any] | None:
         """Ask the running series to stop; with wait, return its result dict once the file is complete."""
@@ -144,39 +156,39 @@ class SpoolController:
         series = self._series
         return series.ring_fill() if series is not None and not series.ended else 0.0
 
-    def status(self) -> dict[str, Any]:
-        """Plain JSON-able counters (see the package docstring for the keys)."""
+    def status(self) -> SpoolStatus:
+        """The series' counters, or the last series' (see rigs.messages.SpoolStatus)."""
         with self._lock:
             series, state, last, settings = self._series, self._state, self._last, self._settings
         if series is None:
-            return _idle_status(state)
+            return SpoolStatus(state=state)
         rates = series.rates.rates()
         disk_rate = rates["bytes_out"]
         reserve = settings.reserve_mb * MB if settings else 0.0
         usable = series.disk_free - reserve
         result = last if (last is not None and last.path == series.path) else None
-        return {
-            "state": state,
-            "file": str(series.path),
-            "compression": series.codec.name,
-            "frames": series.written,
-            "frames_captured": series.captured,
-            "frames_flushed": series.flushed,
-            "dropped": series.dropped,
-            "max_frames": settings.max_frames if settings else None,
-            "fps": round(rates["written"], 2),
-            "fps_in": round(rates["captured"], 2),
-            "mb_s_in": round(rates["bytes_in"] / MB, 2),
-            "mb_s_disk": round(disk_rate / MB, 2),
-            "ratio": round(series.written * series.frame_bytes / series.bytes_out, 3) if series.bytes_out else None,
-            "queue_fill": round(series.ring_fill(), 4),
-            "queue_bytes": series.in_flight_bytes(),
-            "disk_free": int(series.disk_free),
-            "seconds_to_full": round(usable / disk_rate, 1) if (disk_rate > 0 and state == RUNNING) else None,
-            "elapsed_s": round((result.ended if result else time.time()) - series.start_time, 3),
-            "reason": result.reason if result else None,
-            "error": (result.error if result else series.error),
-        }
+        return SpoolStatus(
+            state=state,
+            file=str(series.path),
+            compression=series.codec.name,
+            frames=series.written,
+            frames_captured=series.captured,
+            frames_flushed=series.flushed,
+            dropped=series.dropped,
+            max_frames=settings.max_frames if settings else None,
+            fps=round(rates["written"], 2),
+            fps_in=round(rates["captured"], 2),
+            mb_s_in=round(rates["bytes_in"] / MB, 2),
+            mb_s_disk=round(disk_rate / MB, 2),
+            ratio=round(series.written * series.frame_bytes / series.bytes_out, 3) if series.bytes_out else None,
+            queue_fill=round(series.ring_fill(), 4),
+            queue_bytes=series.in_flight_bytes(),
+            disk_free=int(series.disk_free),
+            seconds_to_full=round(usable / disk_rate, 1) if (disk_rate > 0 and state == RUNNING) else None,
+            elapsed_s=round((result.ended if result else time.time()) - series.start_time, 3),
+            reason=result.reason if result else None,
+            error=(result.error if result else series.error),
+        )
 
     def preview(self, max_size: int = 256) -> np.ndarray | None:
         """The latest frame, downsampled to <= max_size px a side and contrast-stretched to uint8."""
@@ -268,10 +280,3 @@ class SpoolController:
             self._on_event(name, data)
         except Exception:
             log.exception("spool event callback failed for %s", name)
-
-
-def _idle_status(state: str) -> dict[str, Any]:
-    return {"state": state, "file": None, "compression": None, "frames": 0, "frames_captured": 0,
-            "frames_flushed": 0, "dropped": 0, "max_frames": None, "fps": 0.0, "fps_in": 0.0, "mb_s_in": 0.0,
-            "mb_s_disk": 0.0, "ratio": None, "queue_fill": 0.0, "queue_bytes": 0, "disk_free": None,
-            "seconds_to_full": None, "elapsed_s": 0.0, "reason": None, "error": None}

@@ -20,6 +20,8 @@ class ReplaySource(FrameSource):
     writer's HDF5 calls (a few ms per chunk). Fine for tests and demos; a real camera does not share the lock.
     """
 
+    options = frozenset({"dataset", "loop"})
+
     def __init__(self, path: str | Path, *, dataset: str = "ImageData", fps: float | None = None,
                  loop: bool = False):
         self.path = Path(path)

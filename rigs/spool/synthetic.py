@@ -17,6 +17,8 @@ from rigs.spool.source import FrameSource
 class SyntheticCamera(FrameSource):
     """Cycles through `variants` precomputed noisy frames of one scene at `fps` (None or 0: free-running)."""
 
+    options = frozenset({"variants", "seed", "offset", "photons", "read_noise", "pixel_size_um"})
+
     def __init__(
         self,
         shape: tuple[int, int] = (2048, 2048),

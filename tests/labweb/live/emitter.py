@@ -1,4 +1,4 @@
-"""A real rig agent (rigs.agent.Agent over its real link and outbox) that emits numbered test events.
+"""A real rig agent (rigs.agent, built from its rig.yaml, over its real link and outbox) that emits numbered events.
 
 Run as a process by the durability tests: `python -m tests.labweb.live.emitter CONFIG RUN COUNT PROGRESS`.
 It writes each n to PROGRESS after the event is in the outbox, and exits once every event is acked.
@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rigs.agent import Agent
+from rigs.agent import Agent, agent_build
 from rigs.config import config_load
 
 
@@ -28,7 +28,7 @@ async def emit(agent: Agent, run: str, count: int, progress: Path) -> None:
 
 
 async def main(config_path: str, run: str, count: int, progress: str) -> None:
-    agent = Agent(config_load(Path(config_path)))
+    agent = agent_build(config_load(Path(config_path)))
     runner = asyncio.ensure_future(agent.run())
     await asyncio.sleep(0)
     await emit(agent, run, count, Path(progress))

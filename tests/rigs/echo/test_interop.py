@@ -9,6 +9,7 @@ import pytest
 from iblutil.io.net import app, base
 
 from rigs.echo import EchoRig, ExpStatus, Services, run_session
+from rigs.echo.session import SessionControl
 
 from .conftest import free_port, quiet_logger
 
@@ -102,13 +103,14 @@ async def test_labweb_main_drives_iblutil_rigs(scheme, interrupt):
     replies = []
     services = await Services.connect({c.name: c.server_uri for c in coms}, timeout=5,
                                       on_message=lambda e: e.kind == "reply" and replies.append((e.rig, e.name)))
-    stop = asyncio.Event()
+    control = SessionControl()
     try:
-        session = asyncio.create_task(run_session(services, "mouse", duration=None if interrupt else 0.05, stop=stop))
+        session = asyncio.create_task(run_session(services, "mouse", duration=None if interrupt else 0.05,
+                                                  control=control))
         if interrupt:
             while ("camera", "EXPSTATUS") not in replies:
                 await asyncio.sleep(0.01)
-            stop.set()
+            control.interrupt()
         outcome = await asyncio.wait_for(session, 10)
     finally:
         services.close()

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from rigs.echo import EchoRig, ExpStatus, Services, ServicesTimeout, SessionError, run_session, select_main_sync
+from rigs.echo.session import SessionControl
 
 FAST = {"echo_timeout": 0.1, "attempts": 2}
 REF = "2024-05-06_3_mouse"
@@ -126,20 +127,43 @@ async def test_failed_rig_interrupts_everyone():
         assert (name, "EXPINTERRUPT") in seen and (name, "EXPCLEANUP") in seen and (name, "EXPEND") not in seen
 
 
-async def test_stop_request_interrupts_a_running_session():
+@pytest.mark.parametrize(("word", "last", "ended_by"), [("stop", "EXPEND", "stop"), ("interrupt", "EXPINTERRUPT", "interrupt")])
+async def test_a_running_session_is_stopped_or_interrupted_as_asked(word, last, ended_by):
+    seen = []
     rigs = await _rigs(["ephys"], main="ephys")
+    rigs[0].on_message = lambda e: e.direction == "received" and seen.append(e.name)
     services = await Services.connect({"ephys": rigs[0].endpoint_uri}, timeout=2, **FAST)
-    stop = asyncio.Event()
+    control = SessionControl()
+    running = []
     try:
-        session = asyncio.create_task(run_session(services, "mouse", stop=stop))
-        while rigs[0].status != ExpStatus.RUNNING:
+        session = asyncio.create_task(run_session(services, "mouse", control=control, on_running=running.append))
+        while rigs[0].status != ExpStatus.RUNNING or not running:
             await asyncio.sleep(0.01)
-        stop.set()
+        getattr(control, word)()
         outcome = await asyncio.wait_for(session, 5)
     finally:
         services.close()
         await rigs[0].close()
-    assert outcome.interrupted and not outcome.failures and rigs[0].status == ExpStatus.STOPPED
+    assert outcome.ended_by == ended_by and not outcome.failures and rigs[0].status == ExpStatus.STOPPED
+    assert running[0].exp_ref == outcome.exp_ref  # on_running knew the exp_ref
+    assert seen[-2:] == [last, "EXPCLEANUP"] and ("EXPEND" in seen) is (word == "stop")
+
+
+@pytest.mark.parametrize(("word", "ended_by"), [("stop", "stop"), ("interrupt", "interrupt")])
+async def test_a_word_while_starting_stop_waits_for_the_start_interrupt_cuts_it_short(word, ended_by):
+    seen = []
+    rigs = await _rigs(["ephys"], main="ephys")
+    rigs[0].on_message = lambda e: e.direction == "received" and seen.append(e.name)
+    services = await Services.connect({"ephys": rigs[0].endpoint_uri}, timeout=2, **FAST)
+    control = SessionControl()
+    getattr(control, word)()
+    try:
+        outcome = await asyncio.wait_for(run_session(services, "mouse", control=control, duration=10), 5)
+    finally:
+        services.close()
+        await rigs[0].close()
+    assert outcome.ended_by == ended_by and outcome.interrupted is (word == "interrupt")
+    assert ("EXPSTART" in seen) is (word == "stop")
 
 
 async def test_no_main_sync_is_an_error_and_nothing_starts():

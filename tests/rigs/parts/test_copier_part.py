@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rigs.agent import Agent, agent_build
+from rigs.agent import agent_build
 from rigs.config import TransferConfig, config_from_dict
 from rigs.copier.hashes import hasher_new
 from rigs.copier import manifest_read
@@ -22,6 +22,11 @@ from rigs.messages import MAX_MESSAGE_BYTES, encode
 from rigs.outbox import EventOutbox
 from rigs.parts import copier
 from rigs.parts.copier import manifest_chunks
+
+def part_of(agent, key: str):
+    """A part of a built agent, by its status key (tests look parts up; parts never look each other up)."""
+    return next((part for part in agent.parts if part.key == key), None)
+
 
 DESCRIPTION = {"version": "1.0.0", "tasks": [{"_iblrig_tasks_trainingChoiceWorld": {"collection": "raw_task_data_00"}}]}
 TERMINAL = ("transfer.done", "transfer.failed")
@@ -52,8 +57,8 @@ class Rig:
         config = config_from_dict({"name": "box-1", "kind": "behavior", "state_dir": str(tmp_path / "state"),
                                    "data": {"local_subjects": str(self.local), "remote_subjects": str(self.remote)},
                                    "transfer": transfer or None})
-        self.agent = Agent(config)
-        self.part = copier.install(self.agent)
+        self.agent = agent_build(config)
+        self.part = part_of(self.agent, "transfer")
         self.task: asyncio.Task | None = None
 
     async def __aenter__(self) -> "Rig":
@@ -107,8 +112,8 @@ async def test_run_copies_a_flagged_session_and_reports_it_in_order(tmp_path):
         assert row[1:] == [300_000, expected.hexdigest()]
         assert not (session / TRANSFER_FLAG).exists()
         status = rig.part.status()
-        assert (status["active"], status["outcome"], status["bytes_done"], status["queued"]) == (False, "finalized", status["bytes_total"], 0)
-        assert rig.agent.status()["state"] == "idle"
+        assert (status.active, status.queued, status.recent[0]["outcome"]) == (False, 0, "finalized")
+        assert status.recent[0]["bytes"] == data["bytes"] and rig.agent.status()["state"] == "idle"
 
 
 async def test_a_session_of_thousands_of_files_reaches_the_dashboard_in_chunks_under_the_message_limit(tmp_path):
@@ -170,8 +175,8 @@ async def test_progress_is_live_in_the_status_while_copying(tmp_path):
         seen = []
         while not rig.events("transfer.done"):
             status = rig.part.status()
-            if status and status["active"]:
-                seen.append(status)
+            if status and status.active:
+                seen.append(status.__dict__)
             await asyncio.sleep(0.1)
         assert rig.agent.status()["state"] == "idle"
         [done] = rig.events("transfer.done")
@@ -188,7 +193,7 @@ async def test_stopping_the_agent_cancels_the_copy_and_the_next_run_resumes_it(t
     async with Rig(tmp_path, max_rate_mb_s=4) as rig:
         session = write_session(rig.local, {f"part_{i}.bin": 1_000_000 for i in range(20)})
         await rig.part.run({})
-        while not (rig.part.status() or {}).get("bytes_done"):
+        while not getattr(rig.part.status(), "bytes_done", 0):
             await asyncio.sleep(0.05)
         stopped_at = time.monotonic()
         await rig.stop()
@@ -282,6 +287,6 @@ def test_the_agent_gets_a_copier_only_with_a_servers_folder(tmp_path):
     without = agent_build(config_from_dict({**base, "data": {"local_subjects": str(tmp_path)}}))
     with_server = agent_build(config_from_dict({**base, "data": {"local_subjects": str(tmp_path),
                                                                  "remote_subjects": str(tmp_path / "srv")}}))
-    assert without.parts["copier"] is None and "transfer.run" not in without.actions
-    assert isinstance(with_server.parts["copier"], copier.CopierPart)
+    assert part_of(without, "transfer") is None and "transfer.run" not in without.actions
+    assert isinstance(part_of(with_server, "transfer"), copier.CopierPart)
     assert {"transfer.run", "transfer.verify"} <= set(with_server.hello()["capabilities"])

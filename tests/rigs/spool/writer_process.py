@@ -20,9 +20,9 @@ def main(directory: str, compression: str, swmr: bool, shape: tuple[int, int] = 
     controller = SpoolController(SyntheticCamera(shape, "uint16", FPS))
     controller.start({"directory": directory, "compression": compression, "swmr": swmr, "preflight": "skip",
                       "reserve_mb": 0, "buffer_mb": 8, "flush_interval_s": 0.25})
-    print(json.dumps({"file": controller.status()["file"]}), flush=True)
+    print(json.dumps({"file": controller.status().file}), flush=True)
     while True:
-        print(controller.status()["frames_flushed"], flush=True)
+        print(controller.status().frames_flushed, flush=True)
         time.sleep(0.02)
 
 

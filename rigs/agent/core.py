@@ -1,6 +1,7 @@
-"""The agent process on a rig PC: runs the rig's parts, reports live state, obeys the dashboard's commands.
+"""The agent: runs the rig's parts, reports their live state to the dashboard, and carries out its commands.
 
 It keeps working when the dashboard is away: acquisition goes on, and events wait in the on-disk outbox.
+The parts (rigs.parts) are built and wired by rigs.agent.assembly; the agent only knows them as `Part`s.
 """
 
 from __future__ import annotations
@@ -8,77 +9,67 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import signal
 import socket
-import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from rigs import __version__
+from rigs.agent.disk import DiskWatch
+from rigs.agent.events import EventStream
 from rigs.config import RigConfig
 from rigs.link import CommandFailed, DashboardLink
-from rigs.outbox import EventOutbox
+from rigs.messages import rig_state, status_part
 
 log = logging.getLogger(__name__)
 
 Action = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+CLOSE_SECONDS = 10.0
+
+
+class Part(Protocol):
+    """One piece of the rig (spooler, copier, task, session): its status, its actions, its lifetime."""
+
+    key: str  # its part of every status (rigs.messages.STATUS_PARTS)
+
+    def actions(self) -> Mapping[str, Action]: ...
+
+    def status(self) -> Any: ...  # its typed status (rigs.messages), or None before it has anything to say
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class Agent:
-    """One rig: its outbox, its link to the dashboard, and the actions it can carry out."""
+    """One rig: its event stream, its link to the dashboard, and its parts."""
 
-    def __init__(self, config: RigConfig) -> None:
+    def __init__(self, config: RigConfig, events: EventStream) -> None:
         self.config = config
-        self.outbox = EventOutbox(config.outbox_path)
+        self.events = events
+        self.parts: list[Part] = []
         self.actions: dict[str, Action] = {}
-        self.activity = ""
-        self._status_parts: dict[str, Callable[[], Any]] = {}
-        self._stopping: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closers: list[Callable[[], Awaitable[None]]] = []
-        self._starters: list[Callable[[], Awaitable[Any]]] = []
+        self.disk = DiskWatch(config.local_subjects or config.outbox_path.parent, config.outbox_path.parent)
         self.link: DashboardLink | None = None
-        self.parts: dict[str, Any] = {}
+        self._stopping: asyncio.Event | None = None
 
-    # -- what the parts use --------------------------------------------------------------------------------
-    def add_action(self, name: str, action: Action) -> None:
-        self.actions[name] = action
+    def attach(self, parts: Sequence[Part]) -> None:
+        """The rig's parts, in the order they start (they close in the reverse order)."""
+        self.parts = list(parts)
+        self.actions = {name: action for part in self.parts for name, action in part.actions().items()}
 
-    def add_status(self, key: str, part: Callable[[], Any]) -> None:
-        """`part()` gives this key's value in every status (it must be cheap: it runs a few times a second)."""
-        self._status_parts[key] = part
-
-    def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
-        self._closers.append(closer)
-
-    def add_starter(self, starter: Callable[[], Awaitable[Any]]) -> None:
-        """`starter()` runs once the agent's loop is up (e.g. to open a listening socket)."""
-        self._starters.append(starter)
+    @property
+    def outbox(self):
+        return self.events.outbox
 
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
-        """Record a durable event; safe to call from any thread."""
-        if self._loop is not None and self._loop_thread_differs():
-            self._loop.call_soon_threadsafe(self._emit, name, data)
-        else:
-            self._emit(name, data)
+        self.events.emit(name, data)
 
     def preview(self, message: dict[str, Any]) -> None:
+        """Offer a camera preview to the dashboard (dropped when the link is down: previews are not durable)."""
         if self.link is not None:
             self.link.preview({"type": "preview", "rig": self.config.name, **message})
-
-    def _loop_thread_differs(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is not self._loop
-        except RuntimeError:
-            return True
-
-    def _emit(self, name: str, data: dict[str, Any] | None) -> None:
-        event = self.outbox.append(name, data)
-        log.debug("event %d %s %s", event["seq"], name, data or "")
-        if self.link is not None:
-            self.link.events_added()
 
     # -- what the dashboard sees ---------------------------------------------------------------------------
     def hello(self) -> dict[str, Any]:
@@ -89,31 +80,23 @@ class Agent:
             "version": __version__,
             "hostname": socket.gethostname(),
             "capabilities": sorted(self.actions),
-            "disk": self.disk(),
+            "disk": status_part(self.disk.last or self.disk.measure()),
             "next_seq": self.outbox.last_seq() + 1,
         }
 
     def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = {"type": "status", "rig": self.config.name, "time": time.time(), "disk": self.disk()}
-        state = "idle"
-        for key, part in self._status_parts.items():
+        """Every part's typed status and the rig's state by the one rule; cheap (it runs a few times a second)."""
+        parts: dict[str, Any] = {}
+        for part in self.parts:
             try:
-                value = part()
+                parts[part.key] = part.status()
             except Exception:  # a broken part must not silence the rig's heartbeat
-                log.exception("status part %s failed", key)
-                value = None
-            status[key] = value
-            if isinstance(value, dict) and value.get("active"):
-                state = value.get("rig_state") or key
-        status["state"] = state
-        status["activity"] = self.activity
+                log.exception("status of part %s failed", part.key)
+                parts[part.key] = None
+        status = {"type": "status", "rig": self.config.name, "time": time.time(), "state": rig_state(parts)}
+        status["disk"] = status_part(self.disk.last)
+        status.update((key, status_part(value)) for key, value in parts.items())
         return status
-
-    def disk(self) -> dict[str, Any]:
-        path = self.config.local_subjects or self.config.outbox_path.parent
-        probe = path if path.exists() else self.config.outbox_path.parent
-        usage = shutil.disk_usage(probe)
-        return {"path": str(path), "total": usage.total, "free": usage.free}
 
     # -- commands ------------------------------------------------------------------------------------------
     async def on_command(self, command: dict[str, Any]) -> dict[str, Any] | None:
@@ -127,10 +110,10 @@ class Agent:
 
     # -- running -------------------------------------------------------------------------------------------
     async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        install_stop_signals(self._loop, self.stop)
-        tasks = []
+        install_stop_signals(loop, self.stop)
+        tasks = [asyncio.ensure_future(self.disk.watch())]
         if self.config.agent_url and self.config.token:
             self.link = DashboardLink(
                 url=self.config.agent_url, token=self.config.token, rig=self.config.name, outbox=self.outbox,
@@ -140,6 +123,7 @@ class Agent:
             tasks.append(asyncio.ensure_future(self.link.run()))
         else:
             log.warning("no dashboard or token configured: running without a dashboard")
+        self.events.bind(loop, self.link.events_added if self.link else None)
         await self._start_parts()
         self.emit("agent.started", {"version": __version__, "pid": os.getpid(), "capabilities": sorted(self.actions)})
         try:
@@ -149,13 +133,12 @@ class Agent:
 
     async def _start_parts(self) -> None:
         """A part that cannot start (say, its port is taken) is reported; the rest of the rig keeps working."""
-        for starter in self._starters:
+        for part in self.parts:
             try:
-                await starter()
+                await part.start()
             except Exception as exc:
-                name = getattr(starter, "__qualname__", str(starter))
-                log.error("could not start %s: %s", name, exc)
-                self.emit("agent.part_failed", {"part": name, "error": f"{exc.__class__.__name__}: {exc}"})
+                log.error("could not start the %s part: %s", part.key, exc)
+                self.emit("agent.part_failed", {"part": part.key, "error": f"{exc.__class__.__name__}: {exc}"})
 
     def stop(self) -> None:
         if self._stopping is not None and not self._stopping.is_set():
@@ -163,12 +146,12 @@ class Agent:
             self._stopping.set()
 
     async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
-        for closer in reversed(self._closers):
+        for part in reversed(self.parts):
             try:
-                await asyncio.wait_for(closer(), timeout=10)
+                await asyncio.wait_for(part.close(), timeout=CLOSE_SECONDS)
             except Exception:
-                log.exception("a part did not stop cleanly")
-        self._emit("agent.stopped", {"pid": os.getpid()})
+                log.exception("the %s part did not stop cleanly", part.key)
+        self.events.append("agent.stopped", {"pid": os.getpid()})
         if self.link is not None and self.link.connected.is_set():
             await self._drain_events(timeout=2.0)
         if self.link is not None:
@@ -192,20 +175,3 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], Non
             loop.add_signal_handler(signum, stop)
         except (NotImplementedError, RuntimeError):
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop))
-
-
-def agent_build(config: RigConfig) -> Agent:
-    """An agent with every part this rig's configuration asks for."""
-    from rigs import agent_parts
-
-    agent = Agent(config)
-    agent_parts.install(agent)
-    return agent
-
-
-def agent_run(config: RigConfig) -> int:
-    agent = agent_build(config)
-    if sys.platform == "win32":
-        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())
-    asyncio.run(agent.run())
-    return 0

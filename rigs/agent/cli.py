@@ -27,6 +27,6 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    from rigs.agent import agent_run
+    from rigs.agent import agent_run  # the agent's imports (h5py, websockets) only when it runs
 
     return agent_run(config)
