@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from rigs.copier.hashes import hasher_new
+from rigs.layout import LayoutError, tag_check
 from rigs.spool.settings import SpoolSettings
 from rigs.spool.sources import COMMON_KEYS, source_class
 
@@ -79,6 +80,12 @@ class RigConfig:
     state_dir: Path | None = None
     status_interval: float = 0.5
     source: Path | None = None
+    tag: str = ""  # the device tag of its descriptions and server stubs; unique among a session's rigs
+
+    @property
+    def device_tag(self) -> str:
+        """`tag:` in rig.yaml, else the kind (behavior, video, ephys: iblrig's tags)."""
+        return self.tag or self.kind
 
     @property
     def agent_url(self) -> str | None:
@@ -90,7 +97,7 @@ class RigConfig:
         return base / "events.sqlite3"
 
 
-_TOP_KEYS = {"name", "kind", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "task",
+_TOP_KEYS = {"name", "kind", "tag", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "task",
              "spool", "transfer", "state_dir", "status_interval"}
 _DATA_KEYS = {"local_subjects", "remote_subjects"}
 _TASK_KEYS = {"protocol", "collection", "source", "trial_seconds", "procedures", "projects"}
@@ -241,6 +248,11 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
     if not isinstance(interval, int | float) or isinstance(interval, bool) or not 0.2 <= interval <= 60:
         raise ConfigError("status_interval must be between 0.2 and 60 seconds (a few statuses per second at most)")
     remote_subjects = _path(dirs.get("remote_subjects"), base)
+    tag = str(data.get("tag") or "")
+    try:
+        tag_check(tag or str(data.get("kind", "video")))
+    except LayoutError as exc:
+        raise ConfigError(f"{'tag' if tag else 'kind'}: {exc}") from None
     return RigConfig(
         name=name,
         kind=str(data.get("kind", "video")),
@@ -257,6 +269,7 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
         state_dir=_path(data.get("state_dir"), base),
         status_interval=float(interval),
         source=source,
+        tag=tag,
     )
 
 

@@ -185,6 +185,7 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
     "hello": (
         Field("rig", str),
         Field("kind", str),
+        Field("tag", str, required=False),
         Field("version", str),
         Field("hostname", str, required=False),
         Field("capabilities", list, required=False),

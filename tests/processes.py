@@ -120,6 +120,8 @@ class Demo:
         self.password = "browser-test-pw"
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
         env.update(LABWEB_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+        self.env, self.data_dir = env, data_dir
+        self.root = data_dir / "demo"  # the rigs' folders and the lab server's share
         self.output = data_dir.parent / "demo-output.txt"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "labweb.cli", "demo", "--port", str(self.port), "--rigs", str(rigs),
@@ -145,6 +147,20 @@ class Demo:
     def stop(self) -> int:
         self.process.terminate()
         return self.process.wait(timeout=30)
+
+    def manage(self, *args: str) -> str:
+        """`labweb ARGS` against the demo's own database, as a lab manager would type it beside the demo."""
+        result = subprocess.run([sys.executable, "-m", "labweb.cli", *args], env=self.env, capture_output=True,
+                                text=True, timeout=120, cwd=REPO)
+        if result.returncode != 0:
+            raise RuntimeError(f"labweb {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def query(self, code: str):
+        """Run ORM code in a separate process against the demo's database; `code` sets `result`."""
+        script = ("import json\nfrom labweb.fleet.models import *\nfrom labweb.records.models import *\n"
+                  f"from labweb.transfers.models import *\n{code}\nprint('RESULT=' + json.dumps(result))")
+        return json.loads(self.manage("shell", "-c", script).split("RESULT=", 1)[1])
 
     def login(self, page, user: str = "admin") -> None:
         page.goto(self.url + "/")

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from rigs.messages import COPYING, IDLE, OFFLINE, SESSION, SPOOLING
+
 
 class CommandState(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -23,4 +25,14 @@ COMMAND_COLOURS = {
     CommandState.FAILED: "red",
     CommandState.REFUSED: "red",
     CommandState.UNANSWERED: "orange",
+}
+
+
+# What a rig is doing (rigs.messages.rig_state gives the state; this gives its word and colour on every page).
+RIG_STATES = {
+    OFFLINE: ("Offline", "red"),
+    IDLE: ("Idle", "grey"),
+    SESSION: ("In a session", "blue"),
+    SPOOLING: ("Spooling", "green"),
+    COPYING: ("Copying", "teal"),
 }

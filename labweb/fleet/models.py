@@ -19,8 +19,10 @@ class Rig(models.Model):
     """An acquisition PC running a labweb agent (or an iblrig PC known by its echo URI)."""
 
     name = models.CharField(max_length=64, unique=True, validators=[rig_name_validator])
-    kind = models.CharField(
-        max_length=32, default="video", help_text="Device tag: behavior, video, ephys or any name (copier stubs use it)."
+    kind = models.CharField(max_length=32, default="video", help_text="What the rig is: behavior, video, ephys or any name.")
+    tag = models.CharField(
+        max_length=32, blank=True, help_text="The device tag its agent reported (rig.yaml `tag:`, else its kind): "
+        "the name of its description and stub on the server, so no two rigs of one session may share it.",
     )
     echo_uri = models.CharField(max_length=200, blank=True, help_text="Where the rig listens for the echo protocol.")
     token_hash = models.CharField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils import timezone
 from rigs.messages import COMMAND_ACTIONS
 
 from .choices import CommandState
-from .events import events_apply
+from .events import command_outcome_apply, events_apply
 from .models import Command, Rig, RigEvent
 from .tokens import token_hash, token_new
 
@@ -81,6 +82,7 @@ def rig_mark_connected(*, rig: Rig, hello: Mapping) -> int:
         online=True,
         last_seen=timezone.now(),
         version=str(hello.get("version", ""))[:32],
+        tag=str(hello.get("tag") or hello.get("kind") or "")[:32],
         hostname=str(hello.get("hostname", ""))[:255],
         capabilities=list(hello.get("capabilities", [])),
     )
@@ -129,32 +131,52 @@ def _command_refusal(*, user, rig: Rig, action: str) -> str:
     return ""
 
 
-def command_record_reply(*, rig: Rig, command_id: str, ok: bool, result: dict | None, error: str | None) -> bool:
-    """Store the agent's answer; False when no open command of this rig has that id (late or forged reply)."""
-    try:
-        updated = Command.objects.filter(pk=command_id, rig=rig, state=CommandState.SENT).update(
-            state=CommandState.SUCCEEDED if ok else CommandState.FAILED,
-            result=result,
-            error=(error or "")[:10_000],
-            answered_at=timezone.now(),
-        )
-    except ValidationError:  # not a UUID
-        return False
-    return bool(updated)
+def command_record_reply(*, rig: Rig, command_id: str, ok: bool, result: dict | None,
+                         error: str | None) -> Command | None:
+    """Store the agent's answer and tell the listeners of its action; None when no open command of this rig has
+    that id (a late or forged reply)."""
+    with transaction.atomic():
+        try:
+            updated = Command.objects.filter(pk=command_id, rig=rig, state=CommandState.SENT).update(
+                state=CommandState.SUCCEEDED if ok else CommandState.FAILED,
+                result=result,
+                error=(error or "")[:10_000],
+                answered_at=timezone.now(),
+            )
+        except ValidationError:  # not a UUID
+            return None
+        if not updated:
+            return None
+        command = Command.objects.select_related("rig", "issued_by").get(pk=command_id)
+        command_outcome_apply(command)
+    return command
 
 
 def commands_expire(*, older_than: dt.datetime) -> list[Command]:
     """Record commands that got no answer in time, so nobody waits on them forever."""
-    stale = list(Command.objects.filter(state=CommandState.SENT, issued_at__lt=older_than).select_related("rig"))
-    if stale:
+    with transaction.atomic():
+        stale = list(Command.objects.filter(state=CommandState.SENT, issued_at__lt=older_than).select_related("rig"))
+        if not stale:
+            return []
         Command.objects.filter(pk__in=[c.pk for c in stale], state=CommandState.SENT).update(
             state=CommandState.UNANSWERED, error="The rig did not answer in time.", answered_at=timezone.now()
         )
-    return stale
+        expired = list(Command.objects.filter(pk__in=[c.pk for c in stale]).select_related("rig", "issued_by"))
+        for command in expired:
+            command_outcome_apply(command)
+    return expired
 
 
-def events_store(*, rig: Rig, events: Iterable[Mapping]) -> list[int]:
-    """Store events idempotently (unique rig+seq) and return the seqs now safely on disk, to be acked.
+@dataclass(frozen=True)
+class StoredEvents:
+    """What storing a batch did: the seqs now safely on disk (to be acked), the sessions the events changed."""
+
+    seqs: list[int]
+    sessions: frozenset[str] = frozenset()
+
+
+def events_store(*, rig: Rig, events: Iterable[Mapping]) -> StoredEvents:
+    """Store events idempotently (unique rig+seq); the seqs now safely on disk, to be acked.
 
     Events seen for the first time are turned into records (sessions, spool runs, transfers) in the same
     transaction, so a resent event is neither stored nor applied twice.
@@ -170,10 +192,10 @@ def events_store(*, rig: Rig, events: Iterable[Mapping]) -> list[int]:
         for event in events
     }
     if not rows:
-        return []
+        return StoredEvents([])
     with transaction.atomic():
         known = set(RigEvent.objects.filter(rig=rig, seq__in=list(rows)).values_list("seq", flat=True))
         new = [row for seq, row in sorted(rows.items()) if seq not in known]
         RigEvent.objects.bulk_create(new, ignore_conflicts=True)
-        events_apply(rig=rig, events=new)
-    return list(rows)
+        sessions = events_apply(rig=rig, events=new)
+    return StoredEvents(list(rows), frozenset(sessions))

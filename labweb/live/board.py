@@ -24,11 +24,13 @@ from django.utils import timezone
 
 from labweb.fleet import services
 from labweb.fleet.models import Command, Rig
+from labweb.records.live import session_entries
+from rigs.messages import OFFLINE, STATUS_PARTS
 
 log = logging.getLogger(__name__)
 
 DASHBOARD_GROUP = "dashboard"
-STATUS_FIELDS = ("state", "activity", "disk", "spool", "transfer", "session")
+STATUS_FIELDS = ("state", *STATUS_PARTS)  # what a rig entry takes from the agent's status (rigs.messages)
 PERSIST_SECONDS = 2.0
 COMMAND_SWEEP_SECONDS = 5.0
 
@@ -54,7 +56,7 @@ def rig_entry(rig: Rig, *, online: bool) -> dict[str, Any]:
         "hostname": rig.hostname,
         "capabilities": list(rig.capabilities or []),
         "last_seen": rig.last_seen.timestamp() if rig.last_seen else None,
-        "state": status.get("state", "offline" if not online else "idle"),
+        "state": status.get("state", "idle") if online else OFFLINE,
     }
     for field in STATUS_FIELDS[1:]:
         entry[field] = status.get(field)
@@ -86,6 +88,7 @@ class RigBoard:
         self._dirty: set[str] = set()
         self._previews: dict[str, dict[str, Any]] = {}
         self._commands: dict[str, dict[str, Any]] = {}
+        self._sessions: dict[str, dict[str, Any]] = {}  # exp_ref -> entry (labweb.records.live) of a changed session
         self._tasks: list[asyncio.Task] = []
 
     # -- agents --------------------------------------------------------------------------------------------
@@ -96,8 +99,8 @@ class RigBoard:
         entry = rig_entry(rig, online=True)
         # A fresh agent process: what the rig did before it (re)connected is history until its first status.
         entry.update(version=hello.get("version", ""), hostname=hello.get("hostname", ""), state="idle",
-                     capabilities=list(hello.get("capabilities", [])), activity="", spool=None, transfer=None,
-                     session=None)
+                     capabilities=list(hello.get("capabilities", [])),
+                     **{part: None for part in STATUS_PARTS})
         entry["disk"] = hello.get("disk")
         entry["last_seen"] = time.time()
         self.entries[rig.name] = entry
@@ -142,6 +145,11 @@ class RigBoard:
     def command_changed(self, command: dict[str, Any]) -> None:
         self._commands[command["id"]] = command
 
+    def sessions_changed(self, entries: list[dict[str, Any]]) -> None:
+        """Sessions whose records changed: the next frame carries their entries to the live session pages."""
+        for entry in entries:
+            self._sessions[entry["exp_ref"]] = entry
+
     # -- browsers ------------------------------------------------------------------------------------------
     async def snapshot(self) -> dict[str, Any]:
         rigs = await database_sync_to_async(self._rigs_from_database)()
@@ -160,7 +168,7 @@ class RigBoard:
 
     def take_frame(self) -> str | None:
         """The frame of everything changed since the last one, as JSON text, or None when nothing changed."""
-        if not (self._dirty or self._previews or self._commands):
+        if not (self._dirty or self._previews or self._commands or self._sessions):
             return None
         self.seq += 1
         frame = {
@@ -170,10 +178,12 @@ class RigBoard:
             "rigs": [dict(self.entries[name]) for name in sorted(self._dirty) if name in self.entries],
             "previews": list(self._previews.values()),
             "commands": list(self._commands.values()),
+            "sessions": list(self._sessions.values()),
         }
         self._dirty.clear()
         self._previews.clear()
         self._commands.clear()
+        self._sessions.clear()
         return json.dumps(frame, separators=(",", ":"))
 
     def mark_offline(self, entries: list[dict[str, Any]]) -> None:
@@ -261,14 +271,16 @@ class RigBoard:
 
     async def _expire_commands(self) -> None:
         cutoff = timezone.now() - dt.timedelta(seconds=settings.LABWEB_COMMAND_TIMEOUT_SECONDS)
-        expired = await database_sync_to_async(_expire_commands_sync)(cutoff)
+        expired, sessions = await database_sync_to_async(_expire_commands_sync)(cutoff)
         for entry in expired:
             self.command_changed(entry)
+        self.sessions_changed(sessions)
 
 
-def _expire_commands_sync(cutoff: dt.datetime) -> list[dict[str, Any]]:
-    stale = services.commands_expire(older_than=cutoff)
-    return [command_entry(c) for c in Command.objects.filter(pk__in=[c.pk for c in stale]).select_related("rig", "issued_by")]
+def _expire_commands_sync(cutoff: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    expired = services.commands_expire(older_than=cutoff)
+    refs = {str((c.params or {}).get("exp_ref")) for c in expired if (c.params or {}).get("exp_ref")}
+    return [command_entry(c) for c in expired], session_entries(refs)
 
 
 def _stale_seconds() -> float:

@@ -13,7 +13,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from labweb.fleet import services
 from labweb.fleet.commands import agent_group, command_issue_text
-from labweb.fleet.models import Command, Rig
+from labweb.fleet.models import Rig
+from labweb.records.live import session_entries
 from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 
 from .auth import refuse_agent
@@ -112,20 +113,24 @@ class AgentConsumer(AsyncWebsocketConsumer):
         while self.pending_events:
             batch, self.pending_events = self.pending_events, []
             try:
-                seqs = await database_sync_to_async(services.events_store)(rig=self.rig, events=batch)
+                seqs, sessions = await database_sync_to_async(_events_store_sync)(self.rig, batch)
             except Exception:
                 # Not acked, so the agent keeps them and sends them again.
                 log.exception("rig %s: could not store %d events; the agent will resend them", self.rig.name, len(batch))
                 return
             await self.send(text_data=encode({"type": "ack", "seqs": seqs}))
-            get_board().agent_events(self.rig.name, batch)
+            board = get_board()
+            board.agent_events(self.rig.name, batch)
+            board.sessions_changed(sessions)
 
     async def on_reply(self, message: dict) -> None:
-        entry = await database_sync_to_async(_command_reply_sync)(self.rig, message)
+        entry, sessions = await database_sync_to_async(_command_reply_sync)(self.rig, message)
         if entry is None:
             log.warning("rig %s replied to unknown or closed command %s", self.rig.name, message["id"])
             return
-        get_board().command_changed(entry)
+        board = get_board()
+        board.command_changed(entry)
+        board.sessions_changed(sessions)
 
     # -- messages from the channel layer ---------------------------------------------------------------------
     async def agent_command(self, event):
@@ -137,13 +142,19 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.close(code=4001)
 
 
-def _command_reply_sync(rig: Rig, message: dict):
-    stored = services.command_record_reply(
+def _events_store_sync(rig: Rig, batch: list[dict]) -> tuple[list[int], list[dict]]:
+    stored = services.events_store(rig=rig, events=batch)
+    return stored.seqs, session_entries(stored.sessions)
+
+
+def _command_reply_sync(rig: Rig, message: dict) -> tuple[dict | None, list[dict]]:
+    command = services.command_record_reply(
         rig=rig, command_id=message["id"], ok=message["ok"], result=message.get("result"), error=message.get("error")
     )
-    if not stored:
-        return None
-    return command_entry(Command.objects.select_related("rig", "issued_by").get(pk=message["id"]))
+    if command is None:
+        return None, []
+    exp_ref = (command.params or {}).get("exp_ref")
+    return command_entry(command), session_entries([str(exp_ref)] if exp_ref else [])
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -173,10 +184,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             kind = None
         if kind == "snapshot":
             await self.send(text_data=json.dumps(await get_board().snapshot()))
+        elif kind == "session":
+            entries = await database_sync_to_async(session_entries)([str(message.get("exp_ref", ""))[:100]])
+            await self.send(text_data=json.dumps({"type": "sessions", "sessions": entries}))
         elif kind == "command":
             await self._command(message)
         else:
-            await self.send(text_data=json.dumps({"type": "error", "error": "expected {type: snapshot|command}"}))
+            await self.send(text_data=json.dumps({"type": "error", "error": "expected {type: snapshot|session|command}"}))
 
     async def _command(self, message: dict) -> None:
         outcome = await database_sync_to_async(_command_issue_sync)(self.scope["user"], message)

@@ -23,12 +23,14 @@ from labweb.fleet.roles import OPERATORS
 from labweb.records import services
 from labweb.records.models import Subject
 
-DEMO_RIGS = [("behavior", "behavior"), ("cam-left", "video"), ("cam-right", "video"), ("ephys", "ephys"),
-             ("cam-body", "video")]
+# A behaviour rig running a (simulated) Bpod task, which is the main sync, and cameras named as iblrig names them.
+DEMO_RIGS = [("behavior", "behavior", None), ("cam-left", "video", "left"), ("cam-right", "video", "right"),
+             ("cam-body", "video", "body")]
+DEMO_PROTOCOL = "_iblrig_tasks_trainingChoiceWorld8.0.0"
 STOP_GRACE_SECONDS = 5.0
 DEMO_SUBJECT = "demo_mouse"
-DEMO_TRANSFER_FLAG = "transfer_me.flag"
-DEMO_TRANSFER_MB_S = 8
+DEMO_TRANSFER_MB_S = 8  # paced so a copy lasts a few seconds and its progress can be watched
+DEMO_CAMERA_BUFFER_MB = 64  # the spool buffer: small, so a camera starts in a blink on any laptop
 
 
 @dataclass
@@ -37,9 +39,10 @@ class Child:
     process: subprocess.Popen
 
 
-def demo_rig_names(count: int) -> list[tuple[str, str]]:
+def demo_rig_names(count: int) -> list[tuple[str, str, str | None]]:
+    """(name, kind, camera label) of each simulated rig; a label of None is a rig without a camera."""
     names = DEMO_RIGS[:count]
-    names += [(f"rig-{i}", "video") for i in range(len(names) + 1, count + 1)]
+    names += [(f"rig-{i}", "video", f"rig{i}") for i in range(len(names) + 1, count + 1)]
     return names
 
 
@@ -62,8 +65,9 @@ def demo_user(*, username: str, password: str | None) -> str:
 def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     """Register the simulated rigs (fresh tokens each start) and write each one's rig.yaml."""
     configs = []
-    (root / "server" / "Subjects").mkdir(parents=True, exist_ok=True)  # the lab server's share, for the copier
-    for index, (name, kind) in enumerate(demo_rig_names(count)):
+    server = root / "server" / "Subjects"  # the lab server's share, for the copier
+    server.mkdir(parents=True, exist_ok=True)
+    for index, (name, kind, label) in enumerate(demo_rig_names(count)):
         rig = Rig.objects.filter(name=name).first()
         if rig is None:
             rig, token = fleet_services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index))
@@ -79,16 +83,19 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
             "dashboard": f"ws://127.0.0.1:{port}",
             "token": token,
             "echo": rig.echo_uri,
-            "main_sync": index == 0,
+            "main_sync": label is None,
             "state_dir": str(rig_dir / "state"),
-            "data": {"local_subjects": str(rig_dir / "Subjects"), "remote_subjects": str(root / "server" / "Subjects")},
-            "camera": {"source": "synthetic", "shape": [512, 512], "dtype": "uint16", "fps": 20},
-            "spool": {"compression": "blosc-lz4"},
-            # Paced so a demo copy lasts a few seconds and its progress can be watched on the card.
+            "data": {"local_subjects": str(rig_dir / "Subjects"), "remote_subjects": str(server)},
             "transfer": {"max_rate_mb_s": DEMO_TRANSFER_MB_S},
         }
-        if index == 0:
-            demo_session_flagged(rig=rig, local_subjects=rig_dir / "Subjects")
+        if label is None:
+            config["task"] = {"protocol": DEMO_PROTOCOL, "trial_seconds": 1.0,
+                              "procedures": ["Behavior training/tasks"], "projects": ["labweb_demo"]}
+        else:
+            config["tag"] = f"video_{label}"  # one camera per PC: each registers on the server as its own device
+            config["camera"] = {"source": "synthetic", "shape": [512, 512], "dtype": "uint16", "fps": 20,
+                                "label": label}
+            config["spool"] = {"compression": "blosc-lz4", "buffer_mb": DEMO_CAMERA_BUFFER_MB}
         path = rig_dir / "rig.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         path.chmod(0o600)  # it holds the rig's token
@@ -96,24 +103,10 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     return configs
 
 
-def demo_session_flagged(*, rig: Rig, local_subjects: Path) -> Path | None:
-    """A recorded session waiting for its copy (about 30 MB), unless one waits already: "Copy to server" on the
-    first rig's card then has something to send to the demo's server folder."""
-    if any(local_subjects.glob(f"*/*/*/{DEMO_TRANSFER_FLAG}")):
-        return None
-    subject = Subject.objects.filter(name=DEMO_SUBJECT).first() or services.subject_create(name=DEMO_SUBJECT)
-    session = services.session_create(subject=subject, rigs=[rig], main_rig=rig)
-    folder = local_subjects / subject.name / session.date.isoformat() / f"{session.number:03d}"
-    data = folder / "raw_task_data_00"
-    data.mkdir(parents=True, exist_ok=True)
-    description = {"version": "1.0.0", "tasks": [{"_iblrig_tasks_trainingChoiceWorld": {"collection": data.name}}]}
-    (folder / f"_ibl_experiment.description_{rig.kind}.yaml").write_text(yaml.safe_dump(description), encoding="utf-8")
-    for index in range(3):
-        (data / f"_iblrig_video_{index}.raw.bin").write_bytes(os.urandom(8 << 20))
-    for index in range(150):
-        (data / f"_iblrig_trial_{index:04d}.raw.jsonable").write_bytes(os.urandom(50_000))
-    (folder / DEMO_TRANSFER_FLAG).touch()
-    return folder
+def demo_subject() -> Subject:
+    """A subject to start sessions for, so that the demo's first session needs nothing typed in first."""
+    return Subject.objects.filter(name=DEMO_SUBJECT).first() or services.subject_create(
+        name=DEMO_SUBJECT, species="mouse", notes="Made by labweb demo.")
 
 
 def _die_with_parent() -> None:

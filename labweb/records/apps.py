@@ -8,9 +8,11 @@ class RecordsConfig(AppConfig):
     verbose_name = "Lab records"
 
     def ready(self) -> None:
-        from labweb.fleet.events import event_applier_register
+        from labweb.fleet.events import command_outcome_register, event_applier_register
 
-        from .session_events import session_event_apply
+        from .session_events import rig_restarted, session_event_apply, session_start_settled
 
         event_applier_register("session.", session_event_apply)
         event_applier_register("echo.", session_event_apply)
+        event_applier_register("agent.started", rig_restarted)
+        command_outcome_register("session.start", session_start_settled)

@@ -1,21 +1,28 @@
-"""The states a record can be in, each with its label and the colour the UI shows it in."""
+"""The states a session and a rig's part in it can be in, each with its label and colour (one place for both)."""
 
 from django.db import models
 
+from rigs.copier.state import CopyState as DeviceCopyState
+
 
 class SessionState(models.TextChoices):
-    CREATED = "created", "Created"
-    INITIALIZED = "initialized", "Initialized"
-    RUNNING = "running", "Running"
-    STOPPED = "stopped", "Stopped"
-    INTERRUPTED = "interrupted", "Interrupted"
-    CLEANED_UP = "cleaned_up", "Cleaned up"
-    FAILED = "failed", "Failed"
+    """A session's acquisition, and each rig's part in it, as the rigs reported it."""
+
+    CREATED = "created", "Created"  # recorded; no rig has reported it yet
+    INITIALIZED = "initialized", "Initialized"  # folders and descriptions ready (EXPINIT)
+    RUNNING = "running", "Running"  # recording (EXPSTART)
+    STOPPED = "stopped", "Stopped"  # ended normally (EXPEND)
+    INTERRUPTED = "interrupted", "Interrupted"  # ended early (EXPINTERRUPT, a restarted agent)
+    FAILED = "failed", "Failed"  # did not run: refused, a rig unreachable, no main sync
 
     @classmethod
-    def terminal(cls) -> frozenset[str]:
-        """States a session does not leave by itself."""
-        return frozenset({cls.STOPPED, cls.INTERRUPTED, cls.CLEANED_UP, cls.FAILED})
+    def active(cls) -> frozenset[str]:
+        """States of a session that holds its rigs: no other session may take them."""
+        return frozenset({cls.CREATED, cls.INITIALIZED, cls.RUNNING})
+
+    @classmethod
+    def ended(cls) -> frozenset[str]:
+        return frozenset({cls.STOPPED, cls.INTERRUPTED, cls.FAILED})
 
 
 class SessionOrigin(models.TextChoices):
@@ -23,21 +30,26 @@ class SessionOrigin(models.TextChoices):
     AGENT = "agent", "Rig agent (command line or iblrig main)"
 
 
-class CopyState(models.IntegerChoices):
-    """A device's copy state on the lab server, as iblrig's SessionCopier counts it."""
+# A device's copy state on the lab server: the rig side's numbering (iblrig's), with the words the pages use.
+_COPY_LABELS = {
+    DeviceCopyState.NOT_REGISTERED: "Not registered",
+    DeviceCopyState.PENDING: "Pending",
+    DeviceCopyState.COMPLETE: "Complete",
+    DeviceCopyState.FINALIZED: "Finalized",
+}
+CopyState = models.IntegerChoices("CopyState", [(s.name, (int(s), _COPY_LABELS[s])) for s in DeviceCopyState])
 
-    NOT_REGISTERED = 0, "Not registered"
-    PENDING = 1, "Pending"
-    COMPLETE = 2, "Complete"
-    FINAL = 3, "Finalized"
-
-
-STATE_COLOURS = {
+SESSION_COLOURS = {
     SessionState.CREATED: "grey",
     SessionState.INITIALIZED: "blue",
     SessionState.RUNNING: "green",
     SessionState.STOPPED: "teal",
     SessionState.INTERRUPTED: "orange",
-    SessionState.CLEANED_UP: "teal",
     SessionState.FAILED: "red",
+}
+COPY_COLOURS = {
+    CopyState.NOT_REGISTERED: "grey",
+    CopyState.PENDING: "orange",
+    CopyState.COMPLETE: "blue",
+    CopyState.FINALIZED: "green",
 }

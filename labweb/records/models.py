@@ -46,6 +46,13 @@ class Session(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds asked for when it was started; empty: "
+                                 "until someone stopped it.")
+    ended_by = models.CharField(max_length=16, blank=True, help_text="What ended it, as its main rig reported: "
+                                "duration, stop, interrupt, error, cancelled (empty: not known).")
+    error = models.TextField(blank=True, help_text="Why it failed or which rigs did not answer, in plain words.")
+    finalized_at = models.DateTimeField(null=True, blank=True, help_text="When the last device's copy completed "
+                                        "and the server session was finalized (raw_session.flag written).")
     rigs = models.ManyToManyField(Rig, through="SessionRig", related_name="sessions")
 
     class Meta:
@@ -71,7 +78,8 @@ class SessionRig(models.Model):
     is_main_sync = models.BooleanField(default=False, help_text="This rig answered EXPINFO as the main sync.")
     state = models.CharField(max_length=16, choices=SessionState.choices, default=SessionState.CREATED)
     copy_state = models.PositiveSmallIntegerField(
-        choices=CopyState.choices, null=True, blank=True, help_text="0-3; empty while the server was unreachable."
+        choices=CopyState.choices, null=True, blank=True,
+        help_text="0-3 as the rig last saw it on the server; empty until the rig reported it.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from labweb.fleet.models import RigEvent
+from labweb.fleet.models import Rig, RigEvent
 
-from .models import Session, Subject
+from .choices import SessionState
+from .models import Session, SessionRig, Subject
 
 
 def subject_list(*, search: str = "", include_inactive: bool = True) -> QuerySet[Subject]:
@@ -63,3 +65,26 @@ def session_events(*, session: Session, limit: int = 1000) -> QuerySet[RigEvent]
         .select_related("rig")
         .order_by("rig__name", "time", "seq")[:limit]
     )
+
+
+def sessions_holding(*, rigs: Iterable[Rig]) -> dict[int, Session]:
+    """For each rig that a session still holds (created, initialized or running), that session.
+
+    The dashboard's records come first; a rig whose live status says it is in a session the records do not show
+    as ended (one an iblrig main started moments ago) is held by that session too.
+    """
+    rigs = list(rigs)
+    held: dict[int, Session] = {}
+    for part in (SessionRig.objects.filter(rig__in=rigs, session__state__in=SessionState.active())
+                 .select_related("session").order_by("-session__created_at")):
+        held.setdefault(part.rig_id, part.session)
+    reported = {rig.pk: (rig.last_status or {}).get("session") or {} for rig in rigs if rig.pk not in held}
+    refs = {s.get("exp_ref") for s in reported.values() if s.get("active") and s.get("exp_ref")}
+    known = {s.exp_ref: s for s in Session.objects.filter(exp_ref__in=refs)}
+    for rig_id, status in reported.items():
+        exp_ref = status.get("exp_ref")
+        if status.get("active") and exp_ref:
+            session = known.get(exp_ref) or Session(exp_ref=exp_ref, state=SessionState.RUNNING)
+            if session.state not in SessionState.ended():
+                held[rig_id] = session
+    return held

@@ -8,29 +8,22 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from labweb.fleet.commands import CommandRefused, command_send
+from labweb.fleet.commands import CommandRefused
+from labweb.fleet.roles import user_is_operator
 
 from . import selectors, services
-from .choices import STATE_COLOURS, CopyState, SessionState
+from .choices import SESSION_COLOURS, SessionState
 from .forms import SessionFilterForm, SessionStartForm, SubjectForm
-from .models import Session, SessionRig, Subject
+from .live import session_entry
+from .models import Session, Subject
 
 PAGE_SIZE = 50
 EVENT_SUMMARY_CHARS = 120
-
-# Copy states on the lab server, coloured like the other state badges; None means the server was unreachable.
-COPY_STATE_COLOURS = {
-    CopyState.NOT_REGISTERED: "grey",
-    CopyState.PENDING: "orange",
-    CopyState.COMPLETE: "blue",
-    CopyState.FINAL: "green",
-}
 
 
 def subject_list(request):
@@ -86,19 +79,12 @@ def session_detail(request, exp_ref: str):
         session = selectors.session_get(exp_ref=exp_ref)
     except Session.DoesNotExist:
         raise Http404(f"No session {exp_ref}") from None
-    session.state_colour = STATE_COLOURS.get(session.state, "grey")
-    participants = list(session.participants.all())
-    for participant in participants:
-        _colour_participant(participant)
     events = list(selectors.session_events(session=session))
     for event in events:
         event.summary = _event_summary(event.data, event.name)
-    timelines = _by_rig(events)
-    return render(
-        request,
-        "records/session_detail.html",
-        {"nav": "sessions", "session": session, "participants": participants, "timelines": timelines},
-    )
+    context = {"nav": "sessions", "session": session, "entry": session_entry(session), "timelines": _by_rig(events),
+               "can_end": user_is_operator(request.user)}
+    return render(request, "records/session_detail.html", context)
 
 
 def _subject_or_404(name: str) -> Subject:
@@ -110,16 +96,7 @@ def _subject_or_404(name: str) -> Subject:
 
 def _colour_sessions(sessions: Iterable[Session]) -> None:
     for session in sessions:
-        session.state_colour = STATE_COLOURS.get(session.state, "grey")
-
-
-def _colour_participant(participant: SessionRig) -> None:
-    participant.state_colour = STATE_COLOURS.get(participant.state, "grey")
-    if participant.copy_state is None:
-        participant.copy_label, participant.copy_colour = "Unknown (server unreachable)", "grey"
-    else:
-        participant.copy_label = participant.get_copy_state_display()
-        participant.copy_colour = COPY_STATE_COLOURS.get(participant.copy_state, "grey")
+        session.state_colour = SESSION_COLOURS.get(session.state, "grey")
 
 
 def _echo_summary(data: dict) -> str:
@@ -155,46 +132,42 @@ def _by_rig(events: list) -> list[tuple[str, list]]:
 
 @permission_required("fleet.send_command", raise_exception=True)
 def session_start(request):
-    """The database allocates the number; the main rig's agent then drives every chosen rig over the echo protocol."""
+    """The database allocates the number; the leading rig's agent then drives every chosen rig (iblrig's protocol)."""
     form = SessionStartForm(request.POST or None, initial=request.GET.dict() or None)
     if request.method == "POST" and form.is_valid():
-        session = _session_start(request, form.cleaned_data)
-        return redirect("session-detail", exp_ref=session.exp_ref)
+        data = form.cleaned_data
+        try:
+            session = services.session_start(user=request.user, subject=data["subject"], rigs=data["rigs"],
+                                             main=data["main"], main_sync=data["main_sync"],
+                                             duration=data.get("duration"))
+        except services.SessionRefused as refused:
+            for field, reason in refused.reasons.items():
+                form.add_error(field if field in form.fields else None, reason)
+        else:
+            if session.state == SessionState.FAILED:
+                messages.error(request, f"Session {session.exp_ref} could not start: {session.error}")
+            else:
+                count = len(data["rigs"])
+                messages.success(request, f"Session {session.exp_ref}: {data['main'].name} is starting "
+                                          f"{count} rig{'s' if count != 1 else ''}.")
+            return redirect("session-detail", exp_ref=session.exp_ref)
     return render(request, "records/session_start.html", {"nav": "sessions", "form": form})
-
-
-def _session_start(request, data: dict) -> Session:
-    rigs, main, main_sync = list(data["rigs"]), data["main"], data["main_sync"]
-    with transaction.atomic():
-        session = services.session_create(subject=data["subject"], created_by=request.user, rigs=rigs, main_rig=main)
-        session.participants.filter(rig=main_sync).update(is_main_sync=True)
-    params = {"subject": session.subject.name, "exp_ref": session.exp_ref, "main_sync": main_sync.name,
-              "rigs": {rig.name: rig.echo_uri for rig in rigs}}
-    if data.get("duration"):
-        params["duration"] = data["duration"]
-    try:
-        command_send(user=request.user, rig=main, action="session.start", params=params)
-    except CommandRefused as refused:
-        Session.objects.filter(pk=session.pk).update(state=SessionState.FAILED)
-        messages.error(request, f"Session {session.exp_ref} could not start: {refused}")
-    else:
-        messages.success(request, f"Session {session.exp_ref}: {main.name} is starting {len(rigs)} rigs.")
-    return session
 
 
 @require_POST
 @permission_required("fleet.send_command", raise_exception=True)
 def session_control(request, exp_ref: str):
-    """Stop (EXPEND) or interrupt (EXPINTERRUPT) a running session through the rig that drives it."""
+    """Stop (ends it normally) or interrupt a running session through the rig that leads it."""
     session = get_object_or_404(Session, exp_ref=exp_ref)
-    action = {"stop": "session.stop", "interrupt": "session.interrupt"}.get(request.POST.get("action", ""))
-    main = session.participants.filter(is_main=True).select_related("rig").first()
-    if action is None or main is None:
-        messages.error(request, "This session has no main rig to stop it through." if main is None else "Unknown action.")
+    action = request.POST.get("action", "")
+    if action not in ("stop", "interrupt"):
+        messages.error(request, "Unknown action.")
+        return redirect("session-detail", exp_ref=exp_ref)
+    try:
+        services.session_end(user=request.user, session=session, interrupt=action == "interrupt")
+    except (services.SessionRefused, CommandRefused) as refused:
+        messages.error(request, str(refused))
     else:
-        try:
-            command_send(user=request.user, rig=main.rig, action=action, params={"exp_ref": exp_ref})
-            messages.success(request, f"{main.rig.name} is ending session {exp_ref} ({request.POST['action']}).")
-        except CommandRefused as refused:
-            messages.error(request, str(refused))
+        word = "interrupting" if action == "interrupt" else "stopping"
+        messages.success(request, f"Session {exp_ref}: {word} it.")
     return redirect("session-detail", exp_ref=exp_ref)

@@ -8,18 +8,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from labweb.fleet.models import Command
-from labweb.records.choices import CopyState
+from labweb.records.choices import COPY_COLOURS, CopyState
 from labweb.records.models import Session
 
 from .models import Transfer, TransferFile
-
-COPY_STATE_COLOURS = {
-    None: "grey",
-    CopyState.NOT_REGISTERED: "grey",
-    CopyState.PENDING: "orange",
-    CopyState.COMPLETE: "blue",
-    CopyState.FINAL: "green",
-}
 
 
 def transfer_list(
@@ -94,4 +86,4 @@ def session_copy_states(*, transfers: QuerySet[Transfer], limit: int = 100) -> l
 
 def _device(rig: str, tag: str, state: int | None) -> dict[str, Any]:
     label = "unknown" if state is None else CopyState(state).label
-    return {"rig": rig, "tag": tag, "state": state, "label": label, "colour": COPY_STATE_COLOURS.get(state, "grey")}
+    return {"rig": rig, "tag": tag, "state": state, "label": label, "colour": COPY_COLOURS.get(state, "grey")}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from labweb.fleet.models import Rig, RigEvent
 from labweb.records.choices import CopyState
 from labweb.records.models import Session, SessionRig
+from rigs.layout import LayoutError, exp_ref_parse
 
 from .choices import TransferOutcome, TransferTrigger
 from .models import Transfer, TransferFile
@@ -23,17 +23,18 @@ from .models import Transfer, TransferFile
 log = logging.getLogger(__name__)
 
 ERROR_CHARS = 10_000
-_EXP_REF = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})_(?P<number>\d{1,3})_(?P<subject>[\w.-]+)")
 _RESULT_FIELDS = ("files", "bytes", "files_copied", "bytes_copied")
 
 
-def transfer_event_apply(rig: Rig, event: RigEvent) -> None:
-    """The applier of every `transfer.*` event (registered in TransfersConfig.ready); others stay in the raw stream."""
+def transfer_event_apply(rig: Rig, event: RigEvent) -> list[str]:
+    """The applier of every `transfer.*` event (registered in TransfersConfig.ready); others stay in the raw stream.
+    Returns the exp_ref of the session whose copy states it changed."""
     write = _WRITERS.get(event.name)
     data = event.data if isinstance(event.data, dict) else {}
     if write is None or (not data.get("id") and event.name != "transfer.verified"):
-        return
-    write(rig=rig, time=event.time, data=data)
+        return []
+    record = write(rig=rig, time=event.time, data=data)
+    return [record.exp_ref] if record is not None and record.exp_ref else []
 
 
 def transfer_start(*, rig: Rig, time: dt.datetime, data: Mapping[str, Any]) -> Transfer:
@@ -124,16 +125,15 @@ def transfer_verified_record(*, rig: Rig, time: dt.datetime, data: Mapping[str, 
 
 def session_copy_state_update(*, record: Transfer) -> None:
     """The device's copy state on the session record (which rig took part is learnt here if need be); when a
-    transfer finalized the session, every device that was complete is final too."""
+    transfer finalized the session, every device is final and the session records when (the first time only)."""
     if record.session_id is None or record.state_after is None:
         return
     participant, _ = SessionRig.objects.get_or_create(session_id=record.session_id, rig=record.rig)
     participant.copy_state = record.state_after
     participant.save(update_fields=["copy_state", "updated_at"])
-    if record.state_after == CopyState.FINAL:
-        SessionRig.objects.filter(session_id=record.session_id, copy_state=CopyState.COMPLETE).update(
-            copy_state=CopyState.FINAL
-        )
+    if record.state_after == CopyState.FINALIZED:
+        SessionRig.objects.filter(session_id=record.session_id).update(copy_state=CopyState.FINALIZED)
+        Session.objects.filter(pk=record.session_id, finalized_at=None).update(finalized_at=record.ended_at)
 
 
 def _transfer_for(*, rig: Rig, data: Mapping[str, Any]) -> Transfer:
@@ -142,10 +142,12 @@ def _transfer_for(*, rig: Rig, data: Mapping[str, Any]) -> Transfer:
     exp_ref = str(data.get("exp_ref") or "")[:100]
     if exp_ref and not record.exp_ref:
         record.exp_ref = exp_ref
-        match = _EXP_REF.fullmatch(exp_ref)
-        if match:
-            record.subject = match["subject"][:64]
-            record.session_date = _date(match["date"])
+        try:
+            ref = exp_ref_parse(exp_ref)
+        except LayoutError:
+            ref = None  # kept as the rig said it; the audit shows it
+        if ref is not None:
+            record.subject, record.session_date = ref.subject, ref.date
         record.session = Session.objects.filter(exp_ref=exp_ref).first()
     if data.get("tag") and not record.tag:
         record.tag = str(data["tag"])[:32]
@@ -181,12 +183,6 @@ def _iso(value: Any) -> dt.datetime | None:
         return None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
-
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 _WRITERS = {

@@ -50,7 +50,7 @@ def _copier(config: RigConfig, events: EventStream) -> CopierPart | None:
     if config.local_subjects is None:
         log.warning("data.remote_subjects is set but data.local_subjects is not: nothing to copy, no copier")
         return None
-    return CopierPart(rig=config.name, tag=config.kind, local=config.local_subjects, remote=config.remote_subjects,
+    return CopierPart(rig=config.name, tag=config.device_tag, local=config.local_subjects, remote=config.remote_subjects,
                       settings=config.transfer, emit=events.emit)
 
 

@@ -77,6 +77,7 @@ class Agent:
             "type": "hello",
             "rig": self.config.name,
             "kind": self.config.kind,
+            "tag": self.config.device_tag,
             "version": __version__,
             "hostname": socket.gethostname(),
             "capabilities": sorted(self.actions),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.cleanup import sessions_cleanup
 from rigs.copier.engine import CopyEngine
 from rigs.copier.find import sessions_flagged
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.progress import Progress
 from rigs.copier.state import session_state
 from rigs.copier.transfer import TransferResult, transfer

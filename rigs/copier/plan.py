@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.description import description_collections
 from rigs.copier.engine import TMP_SUFFIX, CopyJob
+from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import Checkpoint, FileRecord
 from rigs.layout import SNAPSHOTS_DIR, TRANSFER_FLAG
 

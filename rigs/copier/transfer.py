@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rigs.copier.description import DescriptionError, description_local_path, description_read
-from rigs.copier.engine import TMP_SUFFIX, CopyEngine, CopyFailed
+from rigs.copier.engine import CopyEngine, CopyFailed, tmp_path
 from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import FileRecord, Journal
 from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifest_write
@@ -216,12 +215,10 @@ def _manifest_write(paths: DevicePaths, session_dir: Path, records: list[FileRec
 
 
 def _tmp_sweep(remote_session: Path, records: list[FileRecord]) -> None:
-    """Remove temporary files left by killed runs for files that have since been copied whole."""
-    for folder in {r.path.rpartition("/")[0] for r in records}:
-        with os.scandir(remote_session.joinpath(*folder.split("/"))) as entries:
-            stale = [e.path for e in entries if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX)]
-        for path in stale:
-            Path(path).unlink(missing_ok=True)
+    """Remove temporary files left by killed runs for this device's files, now copied whole. Only its own: other
+    devices copy into the same collections (three cameras into raw_video_data) at the same time."""
+    for record in records:
+        tmp_path(remote_session.joinpath(*record.path.split("/"))).unlink(missing_ok=True)
 
 
 def _finalize(paths: DevicePaths, remote_subjects: Path, expected: int | None, result: TransferResult) -> None:

@@ -95,12 +95,12 @@ class SessionPart:
         named = data.get("main_sync")  # the dashboard names the main sync per session; others use the config
         self.echo.main_sync = named == self.config.name if isinstance(named, str) else self.config.main_sync
         if not self.echo.main_sync:
-            return {"tag": self.config.kind}
+            return {"tag": self.config.device_tag}
         if asked:
             _checked_exp_ref(asked)
-            return {"exp_ref": asked, "tag": self.config.kind}
+            return {"exp_ref": asked, "tag": self.config.device_tag}
         subject = str(data.get("subject_name") or data.get("subject") or "")
-        return {"exp_ref": await asyncio.to_thread(self._next_exp_ref, subject), "tag": self.config.kind}
+        return {"exp_ref": await asyncio.to_thread(self._next_exp_ref, subject), "tag": self.config.device_tag}
 
     async def on_init(self, request: Request) -> dict[str, Any]:
         exp_ref = request.exp_ref
@@ -109,12 +109,12 @@ class SessionPart:
         ref = _checked_exp_ref(exp_ref)
         self._refuse_if_busy(exp_ref)
         if self.busy:
-            return {"tag": self.config.kind}  # a resent EXPINIT of this very session
+            return {"tag": self.config.device_tag}  # a resent EXPINIT of this very session
         self.session_dir, copy_state = await asyncio.to_thread(self._prepare, ref)
         self.state, self.exp_ref, self._main_peer = "initialized", exp_ref, request.peer
         self._emit("session.initialized", {"exp_ref": exp_ref, "path": str(self.session_dir),
-                                           "tag": self.config.kind, "copy_state": copy_state})
-        return {"tag": self.config.kind}
+                                           "tag": self.config.device_tag, "copy_state": copy_state})
+        return {"tag": self.config.device_tag}
 
     async def on_start(self, request: Request) -> dict[str, Any] | None:
         exp_ref = request.exp_ref or self.exp_ref
@@ -185,10 +185,10 @@ class SessionPart:
         session_dir.mkdir(parents=True, exist_ok=True)
         description = self.description()
         if config.remote_subjects is None:
-            description_local_ensure(session_dir, config.kind, description)
+            description_local_ensure(session_dir, config.device_tag, description)
             return session_dir, None
         try:
-            report = session_initialize(session_dir, remote_subjects=config.remote_subjects, tag=config.kind,
+            report = session_initialize(session_dir, remote_subjects=config.remote_subjects, tag=config.device_tag,
                                         description=description)
         except RemoteError as exc:
             log.warning("session %s: server not reachable (%s); it registers at the transfer", ref.exp_ref, exc)

@@ -80,6 +80,8 @@ _FACTORIES: dict[str, Callable[[], Codec]] = {
 }
 ALIASES = {"blosc-lz4-shuffle": "blosc-lz4", "blosc": "blosc-lz4", "zlib": "gzip", "raw": "none"}
 COMPRESSIONS = tuple(_FACTORIES)
+# What an operator is offered for a live camera, the default first (gzip keeps up with no camera worth spooling).
+LIVE_COMPRESSIONS = ("blosc-lz4", "blosc-lz4-bitshuffle", "blosc-zstd", "none")
 
 
 def canonical_name(name: str) -> str:

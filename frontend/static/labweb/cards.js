@@ -1,8 +1,8 @@
-// Draws one rig card from the rig's latest entry (rig, online, kind, state, disk, spool, transfer, session).
+// Draws one rig card from the rig's latest entry (rig, online, kind, state, disk, spool, transfer, session, task):
+// the parts' typed statuses of rigs/messages.py, as the agent reports them.
 
 import { ago, bytes, duration, number } from "./format.js";
-
-const STATE_COLOURS = { idle: "grey", offline: "red", spooling: "green", session: "blue", transfer: "teal", failed: "red" };
+import { stateLook, vocabulary } from "./vocabulary.js";
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -59,7 +59,6 @@ function spoolPart(spool, history) {
       ["In / to disk", `${number(spool.mb_s_in, 1)} / ${number(spool.mb_s_disk, 1)} MB/s`],
       ["Compression", `${number(spool.ratio, 2)}×`],
       ["Dropped", number(spool.dropped), spool.dropped ? "spool-dropped error" : "spool-dropped"],
-      ["Disk free", bytes(spool.disk_free)],
       ["Disk full in", duration(spool.seconds_to_full)],
       ["File", spool.file ? spool.file.split(/[\\/]/).pop() : "–", "spool-file"],
     ]),
@@ -72,29 +71,58 @@ function spoolPart(spool, history) {
 
 function transferPart(transfer) {
   const part = el("section", { class: `part transfer ${transfer.active ? "active" : "idle"}` });
-  const title = transfer.active ? `Copying ${transfer.exp_ref || ""}` : `Last transfer ${transfer.exp_ref || ""}`;
-  part.append(el("h3", {}, title));
-  const fraction = transfer.bytes_total ? transfer.bytes_done / transfer.bytes_total : transfer.active ? 0 : 1;
-  const rows = [
-    ["Done", `${bytes(transfer.bytes_done)} of ${bytes(transfer.bytes_total)}`, "transfer-bytes"],
-    ["Files", `${number(transfer.files_done)} of ${number(transfer.files_total)}`, "transfer-files"],
-  ];
   if (transfer.active) {
-    rows.push(["Rate", `${bytes(transfer.rate)}/s`, "transfer-rate"], ["ETA", duration(transfer.eta), "transfer-eta"]);
+    part.append(el("h3", {}, `Copying ${transfer.exp_ref || ""}`));
+    const fraction = transfer.bytes_total ? transfer.bytes_done / transfer.bytes_total : 0;
+    const rows = [
+      ["Done", `${bytes(transfer.bytes_done)} of ${bytes(transfer.bytes_total)}`, "transfer-bytes"],
+      ["Files", `${number(transfer.files_done)} of ${number(transfer.files_total)}`, "transfer-files"],
+      ["Rate", `${bytes(transfer.rate)}/s`, "transfer-rate"],
+      ["ETA", duration(transfer.eta), "transfer-eta"],
+    ];
     if (transfer.current) rows.push(["Now", transfer.current.split("/").pop(), "transfer-current"]);
-  } else if (transfer.outcome) {
-    rows.push(["Outcome", transfer.outcome, transfer.outcome === "failed" ? "transfer-outcome error" : "transfer-outcome"]);
+    if (transfer.queued) rows.push(["Queued", `${number(transfer.queued)} more`, "transfer-queued"]);
+    part.append(meter(fraction), facts(rows));
+  } else {
+    part.append(el("h3", {}, "Latest copies"));
   }
-  if (transfer.queued) rows.push(["Queued", `${number(transfer.queued)} more`, "transfer-queued"]);
-  part.append(meter(fraction, transfer.error ? "full" : ""), facts(rows));
-  if (transfer.error) part.append(el("div", { class: "error transfer-error" }, transfer.error));
+  // Every recent outcome, newest first: a failure never hides the success before it (or the other way round).
+  const list = el("ul", { class: "transfer-recent" });
+  for (const copy of transfer.recent || []) {
+    const item = el("li", { class: `transfer-outcome ${copy.outcome}`, "data-exp-ref": copy.exp_ref });
+    item.append(el("span", { class: copy.outcome === "failed" ? "error" : "" }, copy.outcome), ` ${copy.exp_ref} · ${bytes(copy.bytes)} · ${ago(copy.ended)}`);
+    if (copy.error) item.append(el("div", { class: "error small transfer-error" }, copy.error));
+    list.append(item);
+  }
+  if (list.children.length) part.append(list);
   return part;
 }
 
 function sessionPart(session) {
   const part = el("section", { class: "part session" });
-  part.append(el("h3", {}, "Session"), facts([["exp_ref", session.exp_ref || "–"], ["State", session.state || "–"]]));
+  const exp_ref = session.exp_ref || session.main_exp_ref;
+  const title = el("h3", {}, "Session ");
+  if (exp_ref) title.append(el("a", { href: `/sessions/${encodeURIComponent(exp_ref)}/` }, exp_ref));
+  const rows = [["This rig", session.state === "idle" ? "–" : session.state, "session-state"]];
+  if (session.main) rows.push(["Leads", session.main_exp_ref || "starting…"]);
+  part.append(title, facts(rows));
   return part;
+}
+
+function taskPart(task) {
+  const part = el("section", { class: "part task" });
+  part.append(el("h3", {}, "Task"), facts([["Protocol", task.protocol], ["Trials", number(task.trials), "task-trials"],
+    ["Running for", duration(task.elapsed_s)]]));
+  return part;
+}
+
+// A few words on what the rig is doing, beside its state.
+function activityOf(entry) {
+  const session = entry.session || {};
+  if (session.active) return session.exp_ref || session.main_exp_ref || "";
+  if (entry.spool && entry.spool.active && entry.spool.file) return entry.spool.file.split(/[\\/]/).pop();
+  if (entry.transfer && entry.transfer.active) return entry.transfer.exp_ref || "";
+  return "";
 }
 
 function actions(entry, { isOperator, send }) {
@@ -104,7 +132,7 @@ function actions(entry, { isOperator, send }) {
   const spooling = entry.spool && entry.spool.active;
   if (can.has("spool.start") && !spooling) {
     const select = el("select", { class: "compression", title: "compression" });
-    for (const c of ["blosc-lz4", "blosc-lz4-bitshuffle", "blosc-zstd", "none"]) select.append(el("option", { value: c }, c));
+    for (const c of vocabulary.compressions || []) select.append(el("option", { value: c }, c));
     const start = el("button", { class: "primary start-spool" }, "Start spooling");
     start.addEventListener("click", () => send(entry.rig, "spool.start", { compression: select.value }));
     box.append(select, start);
@@ -138,10 +166,12 @@ export function renderCard(item, options) {
   badge.className = `badge online-badge ${online ? "green" : "red"}`;
   card.querySelector(".kind").textContent = [entry.kind, entry.hostname, entry.version && `v${entry.version}`].filter(Boolean).join(" · ");
   const state = online ? entry.state || "idle" : "offline";
+  const look = stateLook("rig_states", state);
   const stateBadge = card.querySelector(".state-badge");
-  stateBadge.textContent = state;
-  stateBadge.className = `badge state-badge ${STATE_COLOURS[state] || "blue"}`;
-  card.querySelector(".activity").textContent = online ? entry.activity || "" : "";
+  stateBadge.textContent = look.label;
+  stateBadge.dataset.state = state;
+  stateBadge.className = `badge state-badge ${look.colour}`;
+  card.querySelector(".activity").textContent = online ? activityOf(entry) : "";
   card.querySelector(".last-seen").textContent = ago(entry.last_seen);
   const disk = entry.disk;
   const used = disk && disk.total ? 1 - disk.free / disk.total : 0;
@@ -152,7 +182,8 @@ export function renderCard(item, options) {
 
   const parts = card.querySelector(".parts");
   parts.replaceChildren();
-  if (entry.session && entry.session.exp_ref) parts.append(sessionPart(entry.session));
+  if (entry.session && entry.session.active) parts.append(sessionPart(entry.session));
+  if (entry.task && entry.task.active) parts.append(taskPart(entry.task));
   if (entry.spool && (entry.spool.active || entry.spool.file)) parts.append(spoolPart(entry.spool, item.history));
   if (entry.transfer) parts.append(transferPart(entry.transfer));
   if (item.preview && online) {

@@ -2,6 +2,7 @@
 
 import { LiveLink } from "./live.js";
 import { renderCard } from "./cards.js";
+import { stateLook } from "./vocabulary.js";
 import "./multispool.js";
 
 const grid = document.getElementById("rig-grid");
@@ -62,12 +63,32 @@ function sendCommand(rig, action, params) {
   });
 }
 
+// What a command's answer means, in words: "done" is said only of what is done (a copy is queued, not done).
+function answered(command) {
+  const result = command.result || {};
+  if (command.state !== "succeeded") {
+    const look = stateLook("command_states", command.state);
+    return `${command.action}: ${look.label.toLowerCase()}${command.error ? ` (${command.error})` : ""}`;
+  }
+  switch (command.action) {
+    case "transfer.run": {
+      const queued = result.queued || [];
+      return queued.length ? `Copy queued: ${queued.join(", ")}` : "Copy: those sessions are already queued";
+    }
+    case "transfer.verify": return `Re-verified ${result.exp_ref || ""}: ${result.ok ? "all files good" : "problems found"}`;
+    case "spool.start": return `Spooling to ${(result.file || "").split(/[\\/]/).pop()}`;
+    case "spool.stop": return `Series ended: ${result.frames ?? "?"} frames${result.dropped ? `, ${result.dropped} dropped` : ""}`;
+    case "session.start": return `Leading session ${result.exp_ref || ""}`;
+    case "session.stop": return `Session ${result.exp_ref || ""} stopped`;
+    case "session.interrupt": return `Session ${result.exp_ref || ""} interrupted`;
+    default: return `${command.action}: done`;
+  }
+}
+
 function onCommandUpdate(command) {
   const item = rigs.get(command.rig);
   if (!item) return;
-  const outcome = command.state === "succeeded" ? "done" : command.state;
-  const detail = command.error ? ` (${command.error})` : "";
-  item.reply = { text: `${command.action}: ${outcome}${detail}`, error: ["failed", "refused", "unanswered"].includes(command.state) };
+  item.reply = { text: answered(command), error: ["failed", "refused", "unanswered"].includes(command.state) };
   draw(item);
 }
 

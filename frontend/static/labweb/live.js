@@ -1,9 +1,10 @@
 // The browser's live link: a snapshot on connect, then frames; reconnects by itself and resyncs on a gap.
 
 export class LiveLink {
-  constructor(path, { onSnapshot, onFrame, onCommand, onState }) {
+  constructor(path, { onSnapshot, onFrame, onCommand, onState, onSessions }) {
     this.path = path;
-    this.handlers = { onSnapshot, onFrame, onCommand, onState };
+    this.handlers = { onSnapshot, onFrame, onCommand, onState, onSessions };
+    this.watched = null; // the session a session page shows: its entry is asked for after every (re)connect
     this.lastSeq = new Map(); // origin -> seq: several dashboard processes each number their own frames
     this.delay = 1000;
     this.socket = null;
@@ -18,6 +19,7 @@ export class LiveLink {
     socket.addEventListener("open", () => {
       this.delay = 1000;
       this.handlers.onState("up");
+      if (this.watched) this.send({ type: "session", exp_ref: this.watched });
     });
     socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
     socket.addEventListener("close", () => {
@@ -37,13 +39,21 @@ export class LiveLink {
       this.lastSeq.set(message.origin, message.seq);
       if (last !== undefined && message.seq !== last + 1) {
         this.send({ type: "snapshot" }); // a frame was lost on the way: start again from the full state
+        if (this.watched) this.send({ type: "session", exp_ref: this.watched });
       }
       this.handlers.onFrame(message);
+    } else if (message.type === "sessions") {
+      if (this.handlers.onSessions) this.handlers.onSessions(message.sessions);
     } else if (message.type === "command") {
       const callback = this.refs.get(message.ref);
       this.refs.delete(message.ref);
       this.handlers.onCommand(message, callback);
     }
+  }
+
+  watchSession(expRef) {
+    this.watched = expRef;
+    this.send({ type: "session", exp_ref: expRef });
   }
 
   send(message) {

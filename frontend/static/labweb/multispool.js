@@ -5,7 +5,9 @@
 // cards and sends through the dashboard's live link; each command's outcome, a preflight refusal included, then
 // shows on the rig's own card like any other command's.
 
-const COMPRESSIONS = ["blosc-lz4", "blosc-lz4-bitshuffle", "blosc-zstd", "none"];
+import { vocabulary } from "./vocabulary.js";
+
+const COMPRESSIONS = vocabulary.compressions || [];
 const PREFLIGHT = [["abort", "abort if it may not fit"], ["warn", "warn and start"], ["skip", "skip the check"]];
 
 const grid = document.getElementById("rig-grid");

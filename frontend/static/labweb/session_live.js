@@ -1,22 +1,79 @@
-// The session page: each taking-part rig's live lifecycle state, from the same live link as the rigs page.
+// The session page, live: its state, where its data are, and each rig's part, redrawn from the entries the
+// dashboard sends whenever the session's records change (labweb/records/live.py builds them).
 
 import { LiveLink } from "./live.js";
 
 const table = document.getElementById("participants");
 const expRef = table && table.dataset.expRef;
-const COLOURS = { initialized: "blue", running: "green", stopped: "teal", interrupted: "orange", idle: "grey", offline: "red" };
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function badge(text, colour, cls = "") {
+  return el("span", { class: `badge ${cls} ${colour}`.trim() }, text);
+}
+
+function time(epoch) {
+  if (!epoch) return "—";
+  const d = new Date(epoch * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function role(part) {
+  const words = [];
+  if (part.is_main) words.push("leads");
+  if (part.is_main_sync) words.push("clock (main sync)");
+  return words.length ? document.createTextNode(words.join(", ")) : el("span", { class: "muted" }, "—");
+}
+
+function lastCopy(transfer) {
+  const cell = el("td", { class: "last-copy" });
+  if (!transfer) { cell.append(el("span", { class: "muted" }, "not copied yet")); return cell; }
+  const link = el("a", { href: `/transfers/${transfer.id}/` });
+  link.append(badge(transfer.label, transfer.colour));
+  cell.append(link);
+  if (transfer.error) cell.append(" ", el("span", { class: "small error" }, transfer.error));
+  return cell;
+}
+
+function row(part) {
+  const tr = el("tr", { "data-rig": part.rig });
+  const name = el("td");
+  name.append(el("a", { href: `/rigs/${encodeURIComponent(part.rig)}/` }, part.rig));
+  const state = el("td");
+  state.append(badge(part.label, part.colour, "rig-state"));
+  const copy = el("td");
+  const copyText = part.copy_state === null ? part.copy_label : `${part.copy_state} · ${part.copy_label}`;
+  copy.append(badge(copyText, part.copy_colour, "copy-state"));
+  const roleCell = el("td", { class: "rig-role" });
+  roleCell.append(role(part));
+  tr.append(name, el("td", {}, part.kind), roleCell, state, copy, lastCopy(part.transfer));
+  return tr;
+}
 
 function show(entry) {
-  const row = table.querySelector(`tr[data-rig="${CSS.escape(entry.rig)}"]`);
-  if (!row) return;
-  const live = row.querySelector(".rig-live");
-  if (!entry.online) { live.textContent = "offline"; return; }
-  const session = entry.session || {};
-  if (session.exp_ref !== expRef) { live.textContent = ""; return; }
-  const badge = row.querySelector(".rig-state");
-  badge.textContent = session.state;
-  badge.className = `badge rig-state ${COLOURS[session.state] || "blue"}`;
-  live.textContent = "live";
+  if (entry.exp_ref !== expRef) return;
+  const state = document.getElementById("session-state");
+  state.textContent = entry.label;
+  state.className = `badge ${entry.colour}`;
+  const data = document.getElementById("session-data");
+  data.textContent = entry.data.label;
+  data.className = `badge ${entry.data.colour}`;
+  const error = document.getElementById("session-error");
+  error.textContent = entry.error || "";
+  error.hidden = !entry.error;
+  document.getElementById("session-started").textContent = time(entry.started_at);
+  document.getElementById("session-ended").textContent = time(entry.ended_at);
+  const controls = document.getElementById("session-controls");
+  if (controls) controls.hidden = !entry.active;
+  table.tBodies[0].replaceChildren(...entry.rigs.map(row));
+  table.hidden = entry.rigs.length === 0;
+  document.getElementById("no-participants").hidden = entry.rigs.length > 0;
 }
 
 if (table) {
@@ -25,9 +82,11 @@ if (table) {
       const indicator = document.getElementById("live-indicator");
       if (indicator) indicator.className = `live-indicator ${state}`;
     },
-    onSnapshot(message) { message.rigs.forEach(show); },
-    onFrame(message) { message.rigs.forEach(show); },
+    onSnapshot() {},
+    onFrame(message) { (message.sessions || []).forEach(show); },
+    onSessions(sessions) { sessions.forEach(show); },
     onCommand() {},
   });
   link.start();
+  link.watchSession(expRef);
 }

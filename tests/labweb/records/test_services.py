@@ -69,6 +69,6 @@ def test_session_create_records_the_rigs_and_the_main_one(day):
 
 @pytest.mark.django_db
 def test_subject_create_refuses_a_dotted_name():
-    with pytest.raises(ValidationError, match="no dots"):
+    with pytest.raises(ValidationError, match="contains a dot"):
         services.subject_create(name="KS.051")
     assert not Subject.objects.exists()

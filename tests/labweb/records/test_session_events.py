@@ -51,7 +51,7 @@ def test_each_rigs_lifecycle_moves_its_state_and_the_sessions(rigs):
         send(rig, "session.cleaned_up", exp_ref=EXP_REF)
     session.refresh_from_db()
     assert session.state == SessionState.STOPPED and session.ended_at.timestamp() == 1_800_000_070.0
-    assert set(session.participants.values_list("state", flat=True)) == {SessionState.CLEANED_UP}
+    assert set(session.participants.values_list("state", flat=True)) == {SessionState.STOPPED}  # cleanup keeps it
 
 
 def test_a_late_event_never_takes_a_session_back(rigs):
@@ -98,3 +98,48 @@ def test_a_dotted_subject_in_a_report_is_refused_but_the_event_kept(rigs, caplog
     assert not Session.objects.exists() and not Subject.objects.exists()
     assert camera.events.filter(name="session.started").exists()
     assert "mouse.07" in caplog.text
+
+
+def test_a_session_runs_until_its_main_ends_it_whatever_order_the_rigs_report_in(rigs):
+    behavior, camera = rigs
+    send(behavior, "session.main_started", exp_ref=EXP_REF, duration=20)
+    for rig in rigs:
+        send(rig, "session.started", exp_ref=EXP_REF)
+    send(behavior, "session.stopped", exp_ref=EXP_REF)  # one rig done, the other still recording
+    assert Session.objects.get(exp_ref=EXP_REF).state == SessionState.RUNNING
+    send(behavior, "session.main_ended", when=1_800_000_020.0, exp_ref=EXP_REF, ok=True, ended_by="duration",
+         interrupted=False, error=None, failures={})
+    send(camera, "session.stopped", exp_ref=EXP_REF)  # its report arrives after the main's
+    session = Session.objects.get(exp_ref=EXP_REF)
+    assert (session.state, session.ended_by, session.duration) == (SessionState.STOPPED, "duration", 20.0)
+    assert session.ended_at.timestamp() == 1_800_000_020.0
+
+
+def test_a_rig_that_did_not_answer_the_end_is_named_in_the_session(rigs):
+    behavior, camera = rigs
+    send(camera, "session.started", exp_ref=EXP_REF)
+    send(behavior, "session.main_ended", exp_ref=EXP_REF, ok=False, ended_by="stop", interrupted=False, error=None,
+         failures={"cam-left": "no echo after 3 attempts"})
+    session = Session.objects.get(exp_ref=EXP_REF)
+    assert session.state == SessionState.STOPPED and session.error == "cam-left: no echo after 3 attempts"
+
+
+def test_a_restarted_agent_loses_its_part_and_a_restarted_main_ends_the_session(rigs):
+    behavior, camera = rigs
+    send(behavior, "session.main_started", exp_ref=EXP_REF)
+    for rig in rigs:
+        send(rig, "session.started", exp_ref=EXP_REF)
+    send(camera, "agent.started", when=1_900_000_000.0, pid=2)
+    session = Session.objects.get(exp_ref=EXP_REF)
+    assert session.state == SessionState.RUNNING
+    assert session.participants.get(rig=camera).state == SessionState.INTERRUPTED
+    send(behavior, "agent.started", when=1_900_000_001.0, pid=3)
+    session.refresh_from_db()
+    assert session.state == SessionState.INTERRUPTED and "agent restarted" in session.error
+
+
+def test_a_dotted_subject_cannot_come_in_through_a_rig_either(rigs):
+    """One rule for subject names, whichever way they arrive: `add` is refused by the form and by the events."""
+    _, camera = rigs
+    send(camera, "session.started", exp_ref="2026-11-21_1_add")
+    assert not Session.objects.exists() and not Subject.objects.exists()

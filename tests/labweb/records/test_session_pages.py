@@ -92,7 +92,7 @@ def multi_rig_session(subject, rigs, day):
         main_rig=rigs["behavior-1"],
     )
     SessionRig.objects.filter(session=session, rig=rigs["behavior-1"]).update(
-        is_main_sync=True, state=SessionState.STOPPED, copy_state=CopyState.FINAL
+        is_main_sync=True, state=SessionState.STOPPED, copy_state=CopyState.FINALIZED
     )
     SessionRig.objects.filter(session=session, rig=rigs["cam-left"]).update(
         state=SessionState.RUNNING, copy_state=CopyState.PENDING
@@ -100,8 +100,8 @@ def multi_rig_session(subject, rigs, day):
     return session
 
 
-def participant_rows(response) -> dict[str, SessionRig]:
-    return {part.rig.name: part for part in response.context["participants"]}
+def participant_rows(response) -> dict[str, dict]:
+    return {part["rig"]: part for part in response.context["entry"]["rigs"]}
 
 
 def test_detail_shows_the_rigs_that_took_part(viewer_client, multi_rig_session):
@@ -109,21 +109,35 @@ def test_detail_shows_the_rigs_that_took_part(viewer_client, multi_rig_session):
     assert response.status_code == 200
     assert list(participant_rows(response)) == ["behavior-1", "cam-left", "ephys-1"]  # main rig first
     content = response.content.decode()
-    assert "<td>main, main sync</td>" in content
+    assert '<td class="rig-role">leads, clock (main sync)</td>' in content
 
 
 def test_detail_shows_each_rigs_copy_state_with_its_label(viewer_client, multi_rig_session):
     response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
     rows = participant_rows(response)
-    assert {name: (row.copy_label, row.copy_colour) for name, row in rows.items()} == {
+    assert {name: (row["copy_label"], row["copy_colour"]) for name, row in rows.items()} == {
         "behavior-1": ("Finalized", "green"),
         "cam-left": ("Pending", "orange"),
-        "ephys-1": ("Unknown (server unreachable)", "grey"),
+        "ephys-1": ("Not registered yet", "grey"),  # nothing reported yet: no guess about the server
     }
     content = response.content.decode()
-    assert '<span class="badge green">3 · Finalized</span>' in content
-    assert '<span class="badge orange">1 · Pending</span>' in content
+    assert '<span class="badge copy-state green">3 · Finalized</span>' in content
+    assert '<span class="badge copy-state orange">1 · Pending</span>' in content
     assert '<span class="badge rig-state green">Running</span>' in content  # cam-left's lifecycle state
+
+
+def test_a_failed_copy_shows_beside_the_state_the_server_holds(viewer_client, multi_rig_session, rigs):
+    """The state on the server and the last copy's outcome are two facts; the page shows both."""
+    ref = multi_rig_session.exp_ref
+    fleet_services.events_store(rig=rigs["cam-left"], events=[
+        {"seq": 1, "time": 1_709_640_000.0, "name": "transfer.started", "data": {"id": "t1", "exp_ref": ref}},
+        {"seq": 2, "time": 1_709_640_010.0, "name": "transfer.failed",
+         "data": {"id": "t1", "exp_ref": ref, "outcome": "failed", "error": "server share unreachable",
+                  "state_before": 1, "state_after": 1}}])
+    content = viewer_client.get(f"/sessions/{ref}/").content.decode()
+    row = content[content.index('data-rig="cam-left"'):]
+    row = row[:row.index("</tr>")]
+    assert "1 · Pending" in row and "Failed" in row and "server share unreachable" in row
 
 
 def _event(rig, seq, name, exp_ref, second, **data):

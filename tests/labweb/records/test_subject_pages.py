@@ -10,7 +10,7 @@ from labweb.records.models import Subject
 
 pytestmark = pytest.mark.django_db
 
-DOT_MESSAGE = "no dots or spaces"
+DOT_MESSAGE = "contains a dot"
 
 
 def names_listed(response) -> list[str]:

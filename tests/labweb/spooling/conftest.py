@@ -28,7 +28,7 @@ class Outbox:
         return {"seq": next(self.seqs) if seq is None else seq, "name": name, "time": at, "data": data}
 
     def send(self, *events: dict) -> list[int]:
-        return services.events_store(rig=self.rig, events=list(events))
+        return services.events_store(rig=self.rig, events=list(events)).seqs
 
 
 @pytest.fixture

@@ -178,3 +178,35 @@ def test_corrupt_server_file_is_named_by_verify(local, remote):
         ("raw_ephys_data/probe01/_spikeglx_ephysData_g0_t0.imec1.ap.bin", "hash"),
         ("raw_ephys_data/_spikeglx_sync.nidq.bin", "missing"),
     }
+
+
+def test_two_cameras_copying_into_one_collection_leave_each_others_copy_in_progress_alone(remote, tmp_path):
+    """Both write raw_video_data/: one finishing must not sweep away the other's temporary file."""
+    description = {"devices": {"cameras": {"left": {"collection": "raw_video_data"}}}, "version": "1.0.0"}
+    left = make_session(tmp_path / "left", "video", description=description)
+    right_tmp = server_session(remote) / "raw_video_data" / "._labweb_rightCamera.raw.h5.labweb-tmp"
+    right_tmp.parent.mkdir(parents=True)
+    right_tmp.write_bytes(b"the right camera's copy, half way")
+    result = transfer(left, remote_subjects=remote, tag="video")
+    assert result.ok and result.files_copied > 0
+    assert right_tmp.read_bytes() == b"the right camera's copy, half way"
+
+
+def test_a_finalized_session_is_left_exactly_as_it_is_by_any_later_run(remote, tmp_path):
+    """The server's job creator removes raw_session.flag once it registered the session; a rerun must not bring
+    it back (the pipeline would run again), nor touch a status, a stub or the description."""
+    pcs = {tag: make_session(tmp_path / tag / "Subjects", tag) for tag in ("behavior", "video")}
+    for tag, session in pcs.items():
+        session_initialize(session, remote_subjects=remote, tag=tag)
+    for tag, session in pcs.items():
+        transfer(session, remote_subjects=remote, tag=tag)
+    session_dir = server_session(remote)
+    (session_dir / "raw_session.flag").unlink()  # registered by the server
+    before = tree(session_dir)
+    for tag, session in pcs.items():
+        (session / TRANSFER_FLAG).touch()  # someone asks again
+        again = transfer(session, remote_subjects=remote, tag=tag)
+        assert again.ok and again.outcome == "finalized" and "already finalized" in again.message
+        assert again.state_before == again.state_after == CopyState.FINALIZED and again.files_copied == 0
+        assert again.entries and not (session / TRANSFER_FLAG).exists()
+    assert tree(session_dir) == before and not (session_dir / "raw_session.flag").exists()

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         log_dir = root / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         configs = demo.demo_rig_configs(count=rigs, port=port, root=root)
+        demo.demo_subject()
 
         children: list[demo.Child] = []
         try:

@@ -1,4 +1,5 @@
-"""Starting and ending a multi-rig session from the browser: number from the database, command to the main rig."""
+"""Starting and ending a multi-rig session from the browser: number from the database, command to the main rig,
+and a refusal (saying why) for a rig that is offline or already in a session."""
 
 from __future__ import annotations
 
@@ -71,8 +72,44 @@ def test_an_operator_starts_a_session_through_its_main_rig(client, lab):
 def test_a_second_session_the_same_day_gets_the_next_number(client, lab):
     client.force_login(lab[2])
     client.post("/sessions/start/", form(lab))
+    Session.objects.update(state=SessionState.STOPPED)  # the first one ended
     client.post("/sessions/start/", form(lab))
     assert sorted(Session.objects.values_list("number", flat=True)) == [1, 2]
+
+
+def test_a_rig_in_a_session_is_refused_and_the_form_says_which_session_holds_it(client, lab):
+    rigs, subject, operator, _ = lab
+    client.force_login(operator)
+    client.post("/sessions/start/", form(lab))
+    first = Session.objects.get()
+    page = client.get("/sessions/start/").content.decode()
+    assert f"in session {first.exp_ref}" in page and "disabled" in page  # offered greyed out, with the reason
+    response = client.post("/sessions/start/", form(lab))
+    assert response.status_code == 200
+    assert f"already in a session: behavior (in {first.exp_ref}), cam-left (in {first.exp_ref})" in response.content.decode()
+    assert Session.objects.count() == 1 and Command.objects.count() == 1
+
+
+def test_a_rig_whose_live_status_says_it_is_in_a_session_is_busy_too(client, lab):
+    """A session an iblrig main started moments ago: the rig says so before its events reach the records."""
+    rigs, _, operator, _ = lab
+    Rig.objects.filter(name="cam-left").update(last_status={"session": {"state": "running", "active": True,
+                                                                        "exp_ref": "2026-01-01_1_other"}})
+    client.force_login(operator)
+    response = client.post("/sessions/start/", form(lab))
+    assert "cam-left (in 2026-01-01_1_other)" in response.content.decode() and not Session.objects.exists()
+
+
+def test_a_start_the_main_rig_refuses_fails_the_session_with_its_reason(client, lab):
+    rigs, _, operator, _ = lab
+    client.force_login(operator)
+    client.post("/sessions/start/", form(lab))
+    command = Command.objects.get()
+    fleet_services.command_record_reply(rig=rigs["behavior"], command_id=str(command.pk), ok=False, result=None,
+                                        error="cannot reach the rigs: no route")
+    session = Session.objects.get()
+    assert session.state == SessionState.FAILED and "cannot reach the rigs: no route" in session.error
+    assert client.get("/sessions/start/").content.decode().count("disabled") == 0  # the rigs are free again
 
 
 def test_a_viewer_may_not_start_sessions(client, lab):
@@ -89,15 +126,14 @@ def test_the_main_must_take_part(client, lab):
     assert not Session.objects.exists()
 
 
-def test_an_offline_main_is_refused_and_the_session_marked_failed(client, lab):
+def test_an_offline_rig_is_refused_at_the_form(client, lab):
     rigs, _, operator, _ = lab
     client.force_login(operator)
-    page = client.get("/sessions/start/")
-    Rig.objects.filter(name="behavior").update(online=False)
-    response = client.post("/sessions/start/", form(lab), follow=True)
-    # The form's choice list only offers online mains, so the refusal shows as a form error.
-    assert page.status_code == 200 and not Session.objects.exists()
-    assert "Select a valid choice" in response.content.decode()
+    Rig.objects.filter(name="cam-left").update(online=False)
+    assert "cam-left — offline" in client.get("/sessions/start/").content.decode()
+    response = client.post("/sessions/start/", form(lab))
+    assert "These rigs cannot take part: offline: cam-left." in response.content.decode()
+    assert not Session.objects.exists() and not Command.objects.exists()
 
 
 def test_stop_and_interrupt_go_to_the_main_rig(client, lab):
@@ -110,7 +146,17 @@ def test_stop_and_interrupt_go_to_the_main_rig(client, lab):
     command = json.loads(async_to_sync(get_channel_layer().receive)(channel)["text"])
     assert (command["action"], command["params"]) == ("session.interrupt", {"exp_ref": session.exp_ref})
     page = client.get(f"/sessions/{session.exp_ref}/").content.decode()
-    assert "Interrupt" in page and "Stop (EXPEND)" in page
+    assert "Interrupt" in page and ">Stop<" in page
+
+
+def test_an_ended_session_cannot_be_stopped_again(client, lab):
+    rigs, subject, operator, _ = lab
+    session = services.session_create(subject=subject, rigs=list(rigs.values()), main_rig=rigs["behavior"])
+    Session.objects.filter(pk=session.pk).update(state=SessionState.STOPPED)
+    client.force_login(operator)
+    response = client.post(f"/sessions/{session.exp_ref}/control/", {"action": "stop"}, follow=True)
+    assert "has already ended (Stopped)" in response.content.decode() and not Command.objects.exists()
+    assert 'id="session-controls" hidden' in client.get(f"/sessions/{session.exp_ref}/").content.decode()
 
 
 def test_the_start_page_points_to_adding_a_subject_when_there_is_none(client, lab):
@@ -119,3 +165,14 @@ def test_the_start_page_points_to_adding_a_subject_when_there_is_none(client, la
     subject.save()
     client.force_login(operator)
     assert 'href="/subjects/add/"' in client.get("/sessions/start/").content.decode()
+
+
+def test_two_rigs_registering_as_the_same_device_are_refused(client, lab):
+    """Two camera PCs both tagged 'video' would write one stub on the server: the second copy would be counted
+    as the first's, and the session finalized before it arrived."""
+    rigs, _, operator, _ = lab
+    Rig.objects.filter(name="behavior").update(tag="video")
+    client.force_login(operator)
+    response = client.post("/sessions/start/", form(lab))
+    assert "behavior and cam-left are all &#x27;video&#x27; devices" in response.content.decode()
+    assert not Session.objects.exists()
