@@ -5,8 +5,8 @@ from django.db import models
 
 class TransferOutcome(models.TextChoices):
     RUNNING = "running", "Copying"
-    COMPLETE = "complete", "Complete (other devices pending)"
-    FINALIZED = "finalized", "Finalized"
+    COMPLETE = "complete", "Copied"  # this device's share is on the server, verified
+    FINALIZED = "finalized", "Copied, finalized"  # ... and this copy completed the session and finalized it
     FAILED = "failed", "Failed"
     DRY = "dry", "Dry run"
 

@@ -129,8 +129,10 @@ def session_copy_state_update(*, record: Transfer) -> None:
     if record.session_id is None or record.state_after is None:
         return
     participant, _ = SessionRig.objects.get_or_create(session_id=record.session_id, rig=record.rig)
-    participant.copy_state = record.state_after
-    participant.save(update_fields=["copy_state", "updated_at"])
+    # Forward only: two rigs' reports cross on the way (the one that finalized may be stored first).
+    if participant.copy_state is None or record.state_after > participant.copy_state:
+        participant.copy_state = record.state_after
+        participant.save(update_fields=["copy_state", "updated_at"])
     if record.state_after == CopyState.FINALIZED:
         SessionRig.objects.filter(session_id=record.session_id).update(copy_state=CopyState.FINALIZED)
         Session.objects.filter(pk=record.session_id, finalized_at=None).update(finalized_at=record.ended_at)

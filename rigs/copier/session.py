@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,9 @@ from rigs.copier.state import STATUS_SUFFIXES, CopyState, DevicePaths, StateRepo
 from rigs.layout import DESCRIPTION_FILE, DEVICES_DIR, RAW_SESSION_FLAG, description_name, session_parse
 
 log = logging.getLogger(__name__)
+
+FINALIZE_LOCK = ".finalizing"
+FINALIZE_LOCK_STALE = 600.0  # seconds: far longer than merging a few stubs takes
 
 
 class RemoteError(OSError):
@@ -85,10 +91,18 @@ def session_finalize(remote_session: Path | str, *, expected_devices: int | None
     With `expected_devices` None the stubs present are counted (what iblrig does). Nothing is written unless
     every registered device is complete and their number is the expected one; `raw_session.flag` comes last.
     A session whose devices are all final already is left untouched: the server's job creator deleted the flag
-    when it registered the session, and writing it again would run the pipeline twice.
+    when it registered the session, and writing it again would run the pipeline twice. Two devices completing
+    at once cannot both finalize: the first takes the session's finalize lock, the second then finds it final.
     A conflicting `sync` raises SyncConflictError before anything is written.
     """
     remote_session = Path(remote_session)
+    with _finalize_lock(remote_session / DEVICES_DIR) as held:
+        if not held:
+            return FinalizeReport(False, "another device is finalizing this session right now", 0, 0, 0)
+        return _finalize(remote_session, expected_devices)
+
+
+def _finalize(remote_session: Path, expected_devices: int | None) -> FinalizeReport:
     stubs = sorted(remote_session.joinpath(DEVICES_DIR).glob("*.yaml"))
     states = {stub: _stub_state(stub) for stub in stubs}
     expected = expected_devices or len(stubs)
@@ -112,6 +126,34 @@ def session_finalize(remote_session: Path | str, *, expected_devices: int | None
         status_set(DevicePaths(remote_session, *stub.stem.split("@", 1)), CopyState.FINALIZED)
     _touch_durably(remote_session / RAW_SESSION_FLAG)
     return FinalizeReport(True, f"finalized {len(stubs)} devices into {aggregate.name}", len(stubs), done, expected)
+
+
+@contextlib.contextmanager
+def _finalize_lock(devices: Path) -> Iterator[bool]:
+    """Hold `_devices/.finalizing` (never a .yaml: iblrig counts those) while finalizing; False if another device
+    holds it. A lock older than FINALIZE_LOCK_STALE is left by a killed run and is taken over."""
+    lock = devices / FINALIZE_LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                stale = time.time() - lock.stat().st_mtime > FINALIZE_LOCK_STALE
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            if not stale:
+                yield False
+                return
+            log.warning("%s: taking over a finalize lock left by a killed run", lock)
+            lock.unlink(missing_ok=True)
+            continue
+        os.close(fd)
+        try:
+            yield True
+        finally:
+            lock.unlink(missing_ok=True)
+        return
+    yield False
 
 
 def _stub_state(stub: Path) -> CopyState:

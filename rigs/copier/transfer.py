@@ -42,7 +42,7 @@ class TransferResult:
     hash_algorithm: str = DEFAULT_ALGORITHM
     manifest: str | None = None
     verified: bool = False  # every file in the manifest was verified when copied
-    outcome: str = "failed"  # complete (waiting for other devices), finalized, failed, dry
+    outcome: str = "failed"  # complete (this device's copy is in), finalized (and this run finalized), failed, dry
     error: str | None = None
     state_before: int | None = None
     state_after: int | None = None
@@ -156,9 +156,10 @@ def _plan_only(session_dir: Path, paths: DevicePaths, engine: CopyEngine, result
 
 def _already_finalized(session_dir: Path, paths: DevicePaths, result: TransferResult) -> None:
     """Every device is in and the server registered the session: writing anything there (a status, the
-    aggregate, raw_session.flag) would make the server pipeline run again."""
+    aggregate, raw_session.flag) would make the server pipeline run again. The copy is complete; this run
+    finalized nothing."""
     _from_manifest(paths, result)
-    result.outcome, result.state_after = "finalized", int(CopyState.FINALIZED)
+    result.outcome, result.state_after = "complete", int(CopyState.FINALIZED)
     result.message = f"already finalized: {paths.status(CopyState.FINALIZED).name}; nothing written on the server"
     session_dir.joinpath(TRANSFER_FLAG).unlink(missing_ok=True)
 
@@ -224,9 +225,9 @@ def _tmp_sweep(remote_session: Path, records: list[FileRecord]) -> None:
 def _finalize(paths: DevicePaths, remote_subjects: Path, expected: int | None, result: TransferResult) -> None:
     report = session_finalize(paths.session, expected_devices=expected)
     result.message = report.message
-    state = _state(paths, remote_subjects).state
-    result.state_after = _int(state)
-    result.outcome = "finalized" if state == CopyState.FINALIZED else "complete"
+    result.state_after = _int(_state(paths, remote_subjects).state)
+    # "finalized" only for the run that finalized: another device may have done it a moment before.
+    result.outcome = "finalized" if report.finalized else "complete"
 
 
 def _unreachable(paths: DevicePaths | None, remote_subjects: Path) -> str | None:

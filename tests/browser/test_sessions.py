@@ -18,25 +18,20 @@ def test_start_watch_and_stop_a_multi_rig_session(demo, page):
     page.goto(demo.url + "/sessions/start/")
     page.select_option("select[name=subject]", label="mouse_42")
     for rig in ("behavior", "cam-left", "cam-right"):
-        page.get_by_label(rig, exact=True).first.check()
-    page.select_option("select[name=main]", label="behavior")
-    page.select_option("select[name=main_sync]", label="behavior")
-    page.click("button[type=submit]")
+        page.get_by_label(rig, exact=True).check()
+    page.click("button[type=submit]")  # no duration: until stopped
 
     page.wait_for_url("**/sessions/*_1_mouse_42/")
     rows = page.locator("#participants tbody tr")
     expect(rows).to_have_count(3)
     for rig in ("behavior", "cam-left", "cam-right"):
-        expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("running", timeout=20_000)
+        expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("Running", timeout=20_000)
 
     page.click("button[value=stop]")
     page.wait_for_url("**/sessions/*_1_mouse_42/")
-    # The record follows the rigs' durable reports; it may take a moment after the redirect.
-    for _ in range(40):
-        if page.locator("#session-state").inner_text() == "Stopped":
-            break
-        page.wait_for_timeout(500)
-        page.reload()
-    expect(page.locator("#session-state")).to_have_text("Stopped")
+    expect(page.locator("#session-state")).to_have_text("Stopped", timeout=20_000)  # live, no reload
+    for rig in ("behavior", "cam-left", "cam-right"):
+        expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("Stopped")
+    expect(page.locator("#session-controls")).to_be_hidden()
     expect(page.locator("table.timeline")).to_have_count(3)
     expect(page.get_by_text("sent reply EXPSTART").first).to_be_visible()

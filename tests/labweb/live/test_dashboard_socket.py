@@ -164,3 +164,30 @@ async def test_a_silent_agent_is_shown_offline_and_dropped(application, rig_and_
     assert offline["type"] == "frame"
     assert await agent.receive_output(timeout=5) == {"type": "websocket.close", "code": 4008}
     await browser.disconnect()
+
+
+async def test_a_session_page_hears_its_session_change_as_the_rigs_report_it(application, rig_and_token, viewer):
+    """What keeps a session page true without a reload: its entry on connect, and again with every change."""
+    _, token = rig_and_token
+    exp_ref = "2026-12-06_1_mouse_99"
+    browser = await browser_socket(application, user=viewer)
+    assert (await browser.connect())[0]
+    await browser.receive_json_from(timeout=5)  # the snapshot
+    await browser.send_json_to({"type": "session", "exp_ref": exp_ref})
+    assert (await browser.receive_json_from(timeout=5)) == {"type": "sessions", "sessions": []}  # not known yet
+
+    agent = await agent_connect(application, token)
+    for seq, name in enumerate(("session.initialized", "session.started"), start=1):
+        await agent.send_json_to({"type": "event", "rig": "cam-left", "seq": seq, "time": 1_800_000_000.0 + seq,
+                                  "name": name, "data": {"exp_ref": exp_ref, "copy_state": 1}})
+    frame = await next_frame(browser, lambda m: any(s["exp_ref"] == exp_ref and s["state"] == "running"
+                                                    for s in m.get("sessions", [])))
+    entry = next(s for s in frame["sessions"] if s["exp_ref"] == exp_ref)
+    assert (entry["label"], entry["colour"]) == ("Running", "green")
+    assert [(r["rig"], r["state"], r["copy_state"], r["copy_label"]) for r in entry["rigs"]] == [
+        ("cam-left", "running", 1, "Pending")]
+    await browser.send_json_to({"type": "session", "exp_ref": exp_ref})
+    answer = await next_frame(browser, lambda m: m["type"] == "sessions")
+    assert answer["sessions"][0]["state"] == "running"
+    await agent.disconnect()
+    await browser.disconnect()

@@ -127,3 +127,21 @@ def test_an_older_verification_arriving_late_does_not_replace_a_newer_one(rig, s
     events_store(rig=rig, events=[newer])
     events_store(rig=rig, events=[older])
     assert Transfer.objects.get().recheck_ok is True
+
+
+def test_a_devices_copy_state_only_moves_forward_when_reports_cross(rig):
+    """The rig that finalized may be heard before the one whose copy completed just before it."""
+    other = rig_create(name="cam-left", kind="video")[0]
+    subject = subject_create(name="ZM_9")
+    session = session_create(subject=subject, rigs=[rig, other])
+
+    def done(who, seq, state_before, state_after, outcome):
+        events_store(rig=who, events=[{"seq": seq, "time": 1_700_000_000 + seq, "name": "transfer.done", "data": {
+            "id": f"t-{who.name}", "exp_ref": session.exp_ref, "outcome": outcome, "state_before": state_before,
+            "state_after": state_after}}])
+
+    done(rig, 1, 1, 3, "finalized")  # the second copy, heard first
+    done(other, 2, 1, 2, "complete")  # the first copy, heard last
+    assert set(SessionRig.objects.filter(session=session).values_list("copy_state", flat=True)) == {3}
+    session.refresh_from_db()
+    assert session.finalized_at is not None

@@ -206,7 +206,53 @@ def test_a_finalized_session_is_left_exactly_as_it_is_by_any_later_run(remote, t
     for tag, session in pcs.items():
         (session / TRANSFER_FLAG).touch()  # someone asks again
         again = transfer(session, remote_subjects=remote, tag=tag)
-        assert again.ok and again.outcome == "finalized" and "already finalized" in again.message
+        assert again.ok and again.outcome == "complete" and "already finalized" in again.message
         assert again.state_before == again.state_after == CopyState.FINALIZED and again.files_copied == 0
         assert again.entries and not (session / TRANSFER_FLAG).exists()
     assert tree(session_dir) == before and not (session_dir / "raw_session.flag").exists()
+
+
+def test_two_devices_completing_at_once_finalize_the_session_once(remote, tmp_path):
+    """Both see every device complete; only the one that holds the finalize lock writes the flag."""
+    import threading
+
+    pcs = {tag: make_session(tmp_path / tag / "Subjects", tag) for tag in ("behavior", "video", "ephys")}
+    for tag, session in pcs.items():
+        session_initialize(session, remote_subjects=remote, tag=tag)
+    transfer(pcs["behavior"], remote_subjects=remote, tag="behavior")
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def copy(tag):
+        barrier.wait()
+        results[tag] = transfer(pcs[tag], remote_subjects=remote, tag=tag)
+
+    threads = [threading.Thread(target=copy, args=(tag,)) for tag in ("video", "ephys")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(r.outcome for r in results.values()) == ["complete", "finalized"]
+    assert session_state(pcs["video"], remote_subjects=remote, tag="video").state == CopyState.FINALIZED
+    assert not (server_session(remote) / "_devices" / ".finalizing").exists()
+
+
+def test_a_finalize_lock_left_by_a_killed_run_is_taken_over(remote, tmp_path):
+    import os
+    import time as clock
+
+    from rigs.copier import session as session_module
+
+    pcs = {tag: make_session(tmp_path / tag / "Subjects", tag) for tag in ("behavior", "video")}
+    for tag, session in pcs.items():
+        session_initialize(session, remote_subjects=remote, tag=tag)
+    lock = server_session(remote) / "_devices" / ".finalizing"
+    lock.touch()
+    transfer(pcs["behavior"], remote_subjects=remote, tag="behavior")
+    held = transfer(pcs["video"], remote_subjects=remote, tag="video")
+    assert held.outcome == "complete" and "another device is finalizing" in held.message
+    old = clock.time() - session_module.FINALIZE_LOCK_STALE - 1
+    os.utime(lock, (old, old))
+    (pcs["video"] / TRANSFER_FLAG).touch()
+    again = transfer(pcs["video"], remote_subjects=remote, tag="video")
+    assert again.outcome == "finalized" and (server_session(remote) / "raw_session.flag").exists()
