@@ -24,11 +24,7 @@ is written.
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import os
-import queue
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,57 +32,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from rigs.copier import fileio
+from rigs.copier.errors import CopyCancelled, CopyError, CopyFailed, SourceChanged, VerifyMismatch
+from rigs.copier.fileio import CHUNK, O_BINARY, ReadAhead, Writer, file_hash, fsync_dir, fsync_path, tmp_path
 from rigs.copier.hashes import DEFAULT_ALGORITHM, hasher_new
 from rigs.copier.journal import Checkpoint, FileRecord, Journal
 from rigs.copier.progress import ProgressTracker
+from rigs.copier.readback import SAMPLE, Sampler, check_size, verify_samples
 
-CHUNK = 1 << 20  # small enough to stay in the CPU cache between read, hash and write
-SAMPLE = 64 << 10
+__all__ = ["CopyCancelled", "CopyEngine", "CopyError", "CopyFailed", "CopyJob", "SourceChanged", "VerifyMismatch",
+           "file_hash", "fsync_dir", "tmp_path"]
+
 LARGE = 16 << 20  # files from this size stream through the reader/writer pipeline and fsync on their own
 BATCH_FILES = 256
 BATCH_BYTES = 2 << 30
 CHECKPOINT_BYTES = 512 << 20
 SMALL_CHUNK = 16  # small files per pool task, once they are spread over the pool
 SLOW_FILE = 0.002  # seconds per small file from which a batch's small files are worth several threads
-READ_AHEAD = 32  # small source files open with a read requested, ahead of the one being copied
 READBACK_WINDOW = 64  # files whose sample blocks are read back together (and so many open at once)
-TMP_SUFFIX = ".labweb-tmp"
-_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF, errno.EPERM, errno.ETXTBSY}
-
-
-def tmp_path(dest: Path) -> Path:
-    """Temporary name of a file being copied: hidden, in its destination folder, so the rename is atomic."""
-    return dest.with_name(f".{dest.name}{TMP_SUFFIX}")
-
-
-class CopyError(OSError):
-    """A file could not be copied; `rel` names it."""
-
-    def __init__(self, rel: str, message: str) -> None:
-        super().__init__(f"{rel}: {message}")
-        self.rel = rel
-
-
-class VerifyMismatch(CopyError):
-    """The destination does not hold the bytes that were read; the bad file has been removed."""
-
-
-class SourceChanged(CopyError):
-    """The source file changed while it was copied, so its hash describes nothing; copy it again later."""
-
-
-class CopyCancelled(CopyError):
-    """The caller asked the copy to stop."""
-
-
-class CopyFailed(Exception):
-    """Some files of a batch failed; the others were committed (and journaled) before this was raised."""
-
-    def __init__(self, errors: list[BaseException], done: list[FileRecord]) -> None:
-        super().__init__("; ".join(_describe(e) for e in errors[:3]) + (" ..." if len(errors) > 3 else ""))
-        self.errors = errors
-        self.done = done
 
 
 @dataclass(frozen=True)
@@ -192,7 +155,7 @@ class CopyEngine:
 
     def _write_many(self, jobs, folders, journal, progress) -> list[_Written | BaseException]:
         outcomes: list[_Written | BaseException] = []
-        ahead = _ReadAhead([job.source for job in jobs] if len(jobs) > 1 else [])
+        ahead = ReadAhead([job.source for job in jobs] if len(jobs) > 1 else [])
         try:
             for index, job in enumerate(jobs):
                 fd = ahead.take(index)
@@ -216,10 +179,10 @@ class CopyEngine:
             list(pool.map(self._verify_full_many, _tasks(written, lambda w: w.size >= LARGE)))
         else:
             for i in range(0, len(written), READBACK_WINDOW):
-                _verify_samples(written[i : i + READBACK_WINDOW])
+                verify_samples(written[i : i + READBACK_WINDOW])
         for item in written:
             if item.failed:
-                _unlink_quietly(item.tmp)
+                fileio.unlink_quietly(item.tmp)
                 errors.append(item.failed)
         records = self._commit([w for w in written if not w.failed])
         if journal:
@@ -256,17 +219,17 @@ class CopyEngine:
         except CopyCancelled:
             raise  # keep the checkpointed part: the next run resumes from it
         except BaseException:
-            _unlink_quietly(tmp)  # free the space (disk full) and leave nothing half-written behind
+            fileio.unlink_quietly(tmp)  # free the space (disk full) and leave nothing half-written behind
             raise
 
     def _write_small(self, job: CopyJob, tmp: Path, progress, src_fd: int | None) -> _Written | None:
         """Read the whole file once, hash those bytes, write them; None if it has grown large since the plan."""
-        fd = os.open(job.source, os.O_RDONLY | _O_BINARY) if src_fd is None else src_fd
+        fd = os.open(job.source, os.O_RDONLY | O_BINARY) if src_fd is None else src_fd
         try:
             before = os.fstat(fd)
             if before.st_size >= LARGE:
                 return None
-            data = _read_whole(fd, before.st_size)
+            data = fileio.read_whole(fd, before.st_size)
             after = os.fstat(fd)
         finally:
             if src_fd is None:
@@ -276,19 +239,19 @@ class CopyEngine:
         hasher = hasher_new(self.algorithm)
         hasher.update(data)
         with open(tmp, "wb", buffering=0) as dst:
-            _pwrite(dst, memoryview(data), 0)
+            fileio.pwrite(dst, memoryview(data), 0)
         self._count(len(data), progress)
         if len(data) <= 3 * SAMPLE:
             samples = {0: data} if data else {}  # the whole file is read back: keep the bytes, no copy
         else:
-            sampler = _Sampler(len(data))
+            sampler = Sampler(len(data))
             sampler.take(0, memoryview(data))
             samples = sampler.blocks
         return _Written(job, tmp, len(data), hasher.hexdigest(), before.st_mtime_ns, samples)
 
     def _write_resumable(self, job, tmp, journal, progress) -> _Written:
         cp = job.checkpoint
-        usable = cp is not None and cp.algorithm == self.algorithm and _size(tmp) >= cp.offset
+        usable = cp is not None and cp.algorithm == self.algorithm and fileio.size_of(tmp) >= cp.offset
         return self._write_from(job, tmp, cp.offset if usable else 0, cp if usable else None, journal, progress)
 
     def _write_from(self, job, tmp, resume_at, cp, journal, progress) -> _Written:
@@ -297,7 +260,7 @@ class CopyEngine:
             before = os.fstat(src.fileno())
             if cp and (before.st_size != cp.src_size or before.st_mtime_ns != cp.src_mtime_ns):
                 resume_at, cp = 0, None
-            sampler = _Sampler(before.st_size)
+            sampler = Sampler(before.st_size)
             with open(tmp, "r+b" if resume_at else "wb", buffering=0) as dst:
                 if resume_at:
                     dst.truncate(resume_at)
@@ -311,7 +274,7 @@ class CopyEngine:
     def _stream(self, src, dst, before, hasher, sampler, resume_at, cp, job, tmp, journal, progress) -> None:
         """Read+hash here, write in a second thread; the two overlap (both release the GIL)."""
         size = before.st_size
-        writer = _Writer(src.fileno(), dst, self.chunk, self.kernel_copy)
+        writer = Writer(src.fileno(), dst, self.chunk, self.kernel_copy)
         next_checkpoint = self._next_checkpoint(resume_at, size, journal)
         offset = 0
         try:
@@ -322,7 +285,7 @@ class CopyEngine:
                 if offset < resume_at:
                     limit = min(limit, resume_at - offset)
                 buf = writer.buffer()
-                count = _read_into(src, memoryview(buf)[:limit])
+                count = fileio.read_into(src, memoryview(buf)[:limit])
                 if count == 0:
                     raise SourceChanged(job.rel, "source is shorter than when the copy started")
                 view = memoryview(buf)[:count]
@@ -377,7 +340,7 @@ class CopyEngine:
         # in parallel, so the file system can group the commits
         for item in items:
             try:
-                _fsync_path(item.tmp)
+                fsync_path(item.tmp)
                 item.synced = True
             except BaseException as exc:  # noqa: BLE001 - reported per file
                 item.failed = exc
@@ -388,7 +351,7 @@ class CopyEngine:
                 continue
             try:
                 with open(item.tmp, "rb", buffering=0) as fh:
-                    _check_size(item, os.fstat(fh.fileno()))
+                    check_size(item, os.fstat(fh.fileno()))
                     actual = file_hash(fh, self.algorithm, uncached=True)
                 if actual != item.digest:
                     raise VerifyMismatch(item.job.rel, f"destination hash {actual} != source hash {item.digest}")
@@ -414,102 +377,6 @@ class CopyEngine:
         return records
 
 
-class _Restart(Exception):
-    """The resumed prefix no longer matches the source: copy the file from its first byte."""
-
-
-class _Writer:
-    """The writing half of the pipeline: a thread that copies ranges (kernel) or writes buffers."""
-
-    def __init__(self, src_fd: int, dst, chunk: int, kernel_copy: bool, depth: int = 3) -> None:
-        self.src_fd = src_fd
-        self.dst = dst
-        self.kernel_copy = kernel_copy
-        self.error: BaseException | None = None
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(depth):
-            self._free.put(bytearray(chunk))
-        self._todo: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="copier-writer", daemon=True)
-        self._thread.start()
-
-    def buffer(self) -> bytearray:
-        self._raise()
-        return self._free.get()
-
-    def give_back(self, buf: bytearray) -> None:
-        self._free.put(buf)
-
-    def put(self, buf: bytearray, offset: int, count: int) -> None:
-        self._raise()
-        self._todo.put((buf, offset, count))
-
-    def drain(self) -> None:
-        self._todo.join()
-        self._raise()
-
-    def close(self) -> None:
-        self._todo.put(None)
-        self._thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error:
-            raise self.error
-
-    def _run(self) -> None:
-        while True:
-            item = self._todo.get()
-            try:
-                if item is None:
-                    return
-                buf, offset, count = item
-                if not self.error:  # after an error, keep cycling buffers so the reader never blocks
-                    self._write(memoryview(buf)[:count], offset)
-                self._free.put(buf)
-            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-                self.error = exc
-                self._free.put(item[0])
-            finally:
-                self._todo.task_done()
-
-    def _write(self, view: memoryview, offset: int) -> None:
-        done = 0
-        if self.kernel_copy:
-            try:
-                while done < len(view):
-                    n = os.copy_file_range(self.src_fd, self.dst.fileno(), len(view) - done, offset + done, offset + done)
-                    if n == 0:
-                        raise OSError(errno.EIO, "source ended during the kernel copy")
-                    done += n
-                return
-            except OSError as exc:
-                if exc.errno not in _NO_KERNEL_COPY:
-                    raise
-                self.kernel_copy = False  # other file systems, old kernels: plain writes from here on
-        _pwrite(self.dst, view[done:], offset + done)
-
-
-class _Sampler:
-    """Keeps the source bytes of the blocks that will be read back from the destination."""
-
-    def __init__(self, size: int) -> None:
-        if size <= 3 * SAMPLE:
-            starts = [0] if size else []
-            lengths = [size]
-        else:
-            middle = (size // 2) & ~4095
-            starts, lengths = [0, middle, size - SAMPLE], [SAMPLE] * 3
-        self.blocks = {start: bytearray(length) for start, length in zip(starts, lengths)}
-
-    def take(self, offset: int, view: memoryview) -> None:
-        end = offset + len(view)
-        for start, block in self.blocks.items():
-            lo, hi = max(start, offset), min(start + len(block), end)
-            if lo < hi:
-                block[lo - start : hi - start] = view[lo - offset : hi - offset]
-
-
 def _streams(job: CopyJob) -> bool:
     """Large files and resumed ones go through the reader/writer pipeline; the rest are copied whole."""
     return job.size >= LARGE or job.checkpoint is not None
@@ -527,47 +394,6 @@ def _collect(finishing, done: list[FileRecord], errors: list[BaseException]) -> 
     errors.extend(failed)
 
 
-def _check_size(item: _Written, stat: os.stat_result) -> None:
-    if stat.st_size != item.size:
-        raise VerifyMismatch(item.job.rel, f"destination holds {stat.st_size} bytes, {item.size} were read")
-    item.dst_mtime_ns = stat.st_mtime_ns
-
-
-def _verify_samples(items: list[_Written]) -> None:
-    """Compare the sample blocks read back from storage with the source bytes. Every file's blocks are first
-    dropped from the page cache and then requested at once (WILLNEED), so the reads from storage overlap."""
-    opened = []
-    try:
-        for item in items:
-            if item.failed:
-                continue
-            try:
-                fh = open(item.tmp, "rb", buffering=0)
-            except BaseException as exc:  # noqa: BLE001 - reported per file
-                item.failed = exc
-                continue
-            opened.append((item, fh))
-            try:
-                _check_size(item, os.fstat(fh.fileno()))
-                for start, block in item.samples.items():
-                    _drop_cache(fh.fileno(), start, len(block))
-                    _prefetch(fh.fileno(), start, len(block))
-            except BaseException as exc:  # noqa: BLE001
-                item.failed = exc
-        for item, fh in opened:
-            if item.failed:
-                continue
-            try:
-                for start, expected in item.samples.items():
-                    if _read_at(fh, start, len(expected)) != expected:
-                        raise VerifyMismatch(item.job.rel, f"destination bytes at offset {start} differ from the source")
-            except BaseException as exc:  # noqa: BLE001
-                item.failed = exc
-    finally:
-        for _, fh in opened:
-            fh.close()
-
-
 def _batches(jobs: list[CopyJob]) -> Iterable[list[CopyJob]]:
     batch, size = [], 0
     for job in jobs:
@@ -580,120 +406,8 @@ def _batches(jobs: list[CopyJob]) -> Iterable[list[CopyJob]]:
         yield batch
 
 
-def _read_into(src, view: memoryview) -> int:
-    got = 0
-    while got < len(view):
-        n = src.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    return got
-
-
-def _pwrite(fh, view: memoryview, offset: int) -> None:
-    if hasattr(os, "pwrite"):
-        while len(view):
-            n = os.pwrite(fh.fileno(), view, offset)
-            view, offset = view[n:], offset + n
-    else:  # Windows: only this thread writes this file, so seeking is safe
-        fh.seek(offset)
-        fh.write(view)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:  # the share vanished or is read-only: nothing more to do here
-        pass
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return -1
-
-
-def _drop_cache(fd: int, offset: int = 0, length: int = 0) -> None:
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
-
-
-class _ReadAhead:
-    """Keeps the next READ_AHEAD source files open with a read requested from the OS (posix_fadvise WILLNEED),
-    so that one thread copying small files one by one still has many reads in flight. Where a file cannot be
-    opened here, or the OS has no posix_fadvise, `take` gives None and the copy opens the file itself."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths if hasattr(os, "posix_fadvise") else []
-        self.fds: dict[int, int | None] = {}
-        self.opened = 0
-
-    def take(self, index: int) -> int | None:
-        """The open file for paths[index] (the caller closes it), or None."""
-        while self.opened < min(index + READ_AHEAD, len(self.paths)):
-            self.fds[self.opened] = self._open(self.paths[self.opened])
-            self.opened += 1
-        return self.fds.pop(index, None)
-
-    def close(self) -> None:
-        for fd in self.fds.values():
-            if fd is not None:
-                os.close(fd)
-        self.fds.clear()
-
-    @staticmethod
-    def _open(path: Path) -> int | None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass  # only a hint
-        return fd
-
-
-def _read_whole(fd: int, size: int) -> bytes:
-    """Up to size + 1 bytes from the start (one more than expected shows a file that grew), one read() if it can."""
-    parts, got = [], 0
-    while got < size + 1:
-        chunk = os.read(fd, size + 1 - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-        if got == size:
-            break  # the fstat after the read catches a file that grows from here
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _prefetch(fd: int, offset: int, length: int) -> None:
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
-
-
-def _read_at(fh, start: int, length: int) -> bytes:
-    if hasattr(os, "pread"):
-        return os.pread(fh.fileno(), length, start)
-    fh.seek(start)  # Windows
-    return fh.read(length)
-
-
-def file_hash(fh, algorithm: str, *, uncached: bool = False, chunk: int = CHUNK, on_bytes: Callable[[int], None] | None = None) -> str:
-    """Hash an open binary file from its start; `uncached` first drops its pages so the bytes come from storage."""
-    if uncached:
-        _drop_cache(fh.fileno())
-    fh.seek(0)
-    hasher = hasher_new(algorithm)
-    buf = bytearray(chunk)
-    view = memoryview(buf)
-    while n := fh.readinto(view):
-        hasher.update(view[:n])
-        if on_bytes:
-            on_bytes(n)
-    return hasher.hexdigest()
+class _Restart(Exception):
+    """The resumed prefix no longer matches the source: copy the file from its first byte."""
 
 
 def _syncfs_batch(items: list[_Written]) -> bool:
@@ -701,54 +415,9 @@ def _syncfs_batch(items: list[_Written]) -> bool:
     where one fsync per file costs a journal commit each. False elsewhere: fsync each file."""
     if not items:
         return True
-    if _LIBC is None:
+    # all folders of a batch live in one session, on one file system: one syncfs covers them
+    if not fileio.syncfs(items[0].tmp.parent):
         return False
-    for folder in {item.tmp.parent for item in items}:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            if _LIBC.syncfs(fd) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, f"syncfs {folder}: {os.strerror(err)}")
-        finally:
-            os.close(fd)
-        break  # all folders of a batch live in one session, on one file system
     for item in items:
         item.synced = True
     return True
-
-
-def _libc_with_syncfs():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc if hasattr(libc, "syncfs") else None
-    except OSError:
-        return None
-
-
-_LIBC = _libc_with_syncfs()
-
-
-def _fsync_path(path: Path) -> None:
-    # Windows needs a handle open for writing to flush; POSIX accepts either.
-    with open(path, "rb+", buffering=0) as fh:
-        os.fsync(fh.fileno())
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make renames in `folder` durable (POSIX); Windows cannot open a folder and commits renames itself."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:  # some network file systems refuse fsync on a directory
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, CopyError) else f"{type(exc).__name__}: {exc}"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from rigs.copier.description import description_collections
-from rigs.copier.engine import TMP_SUFFIX, CopyJob
+from rigs.copier.engine import CopyJob
+from rigs.copier.fileio import TMP_SUFFIX
 from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import Checkpoint, FileRecord
 from rigs.layout import SNAPSHOTS_DIR, TRANSFER_FLAG

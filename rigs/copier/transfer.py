@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rigs.copier.description import DescriptionError, description_local_path, description_read
-from rigs.copier.engine import CopyEngine, CopyFailed, tmp_path
+from rigs.copier.engine import CopyEngine, CopyFailed
+from rigs.copier.fileio import tmp_path
 from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import FileRecord, Journal
 from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifest_write

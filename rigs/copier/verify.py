@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rigs.copier.engine import file_hash
+from rigs.copier.fileio import file_hash
 from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifests_find
 
 

@@ -86,7 +86,12 @@ def test_several_rigs_at_once_with_settings_and_a_preflight_refusal_on_the_cards
         expect(reply).to_have_class(re.compile(r"\berror\b"))
     expect(page.locator(".rig-card[data-rig='behavior'] .reply")).to_have_text("")
 
-    # A series that fits: both rigs spool 30 frames and stop by themselves.
+    # A series that fits: both rigs spool 30 frames and stop by themselves. A start unticks the rigs it went to
+    # (a second click must not send it again): tick them again.
+    expect(panel.locator("input[type=checkbox]:checked")).to_have_count(0)
+    expect(panel.locator("button.multispool-start")).to_be_disabled()
+    for rig in ("cam-left", "cam-right"):
+        panel.locator(f"input[value='{rig}']").check()
     panel.locator("input[name=max_frames]").fill("30")
     panel.locator("button.multispool-start").click()
     for rig in ("cam-left", "cam-right"):

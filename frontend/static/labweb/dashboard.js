@@ -2,8 +2,8 @@
 
 import { LiveLink } from "./live.js";
 import { renderCard } from "./cards.js";
+import { multiSpoolPanel } from "./multispool.js";
 import { stateLook } from "./vocabulary.js";
-import "./multispool.js";
 
 const grid = document.getElementById("rig-grid");
 const empty = document.getElementById("rig-empty");
@@ -13,6 +13,8 @@ const indicator = document.getElementById("live-indicator");
 const isOperator = grid.dataset.operator === "true";
 
 const rigs = new Map(); // name -> {entry, card, history}
+// The several-rigs panel gets the entries and a way to send; it never reads the cards.
+const panel = isOperator ? multiSpoolPanel(grid, { send: (rig, action, params, done) => sendCommand(rig, action, params, done) }) : null;
 
 function card(name) {
   let item = rigs.get(name);
@@ -49,14 +51,16 @@ function refreshSummary() {
   const online = all.filter((i) => i.entry.online).length;
   summary.textContent = `${online} of ${all.length} online`;
   empty.hidden = all.length > 0;
+  if (panel) panel.update(all.map((i) => i.entry));
 }
 
-function sendCommand(rig, action, params) {
+function sendCommand(rig, action, params, done) {
   const item = rigs.get(rig);
   item.reply = { text: `${action}: sending…`, error: false };
   draw(item);
   link.command(rig, action, params, (message) => {
     const command = message.command;
+    if (done) done(message.error);
     if (message.error) item.reply = { text: `${action}: ${message.error}`, error: true };
     else item.reply = { text: `${action}: sent`, error: false, id: command && command.id };
     draw(item);
@@ -121,6 +125,6 @@ const link = new LiveLink("/ws/dashboard/", {
 });
 
 link.start();
-window.labwebLink = link; // for the browser console (and the browser tests)
+window.labwebLink = link; // a handle for the browser console and the browser tests; no module reads it
 // "Last seen" and offline ages move even when nothing arrives.
 setInterval(() => rigs.forEach((item) => item.entry && draw(item)), 1000);

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rigs.copier.description import SyncConflictError, description_collections, description_local_path, description_merge
+from rigs.copier.description import (
+    SyncConflictError,
+    description_collections,
+    description_local_path,
+    description_merge,
+)
 
 from .conftest import DESCRIPTIONS, make_session
 

@@ -7,7 +7,7 @@ import threading
 
 import blake3
 
-from rigs.copier import CopyEngine, manifest_read, transfer
+from rigs.copier import CopyEngine, fileio, manifest_read, transfer
 from rigs.copier import engine as engine_module
 
 from .conftest import content, make_session
@@ -73,7 +73,7 @@ def test_a_small_file_changed_while_copied_is_not_committed_and_the_rerun_takes_
     files = _small_files(50)
     session = make_session(local, "video", description=DESCRIPTION, files=files)
     victim = session / "raw_video_data/cam3/part_0013.bin"
-    real = engine_module._read_whole
+    real = fileio.read_whole
 
     def writer_still_busy(fd, size):  # the acquisition program appends to the file while we read it
         data = real(fd, size)
@@ -82,13 +82,13 @@ def test_a_small_file_changed_while_copied_is_not_committed_and_the_rerun_takes_
                 fh.write(b"late frame")
         return data
 
-    monkeypatch.setattr(engine_module, "_read_whole", writer_still_busy)
+    monkeypatch.setattr(fileio, "read_whole", writer_still_busy)
     result = transfer(session, remote_subjects=remote, tag="video")
     assert result.outcome == "failed" and "cam3/part_0013.bin" in result.error and "changed" in result.error
     video = server_session(remote) / "raw_video_data"
     assert not (video / "cam3/part_0013.bin").exists() and not list(video.rglob("*labweb-tmp"))
     assert result.files_copied >= 1  # the other files of its batch were committed and journaled
-    monkeypatch.setattr(engine_module, "_read_whole", real)
+    monkeypatch.setattr(fileio, "read_whole", real)
     again = transfer(session, remote_subjects=remote, tag="video")
     assert again.outcome == "finalized", again.error
     assert again.files_copied == len(files) - result.files_copied

@@ -17,7 +17,6 @@ from rigs.layout import TRANSFER_FLAG
 from .conftest import LARGE_EPHYS_SESSION, content, make_session, throttled_copier, tree
 
 
-
 def _kill_when(journal_path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
     """SIGKILL once the journal holds a committed file and a checkpoint of a file still being copied."""
     deadline = time.monotonic() + timeout

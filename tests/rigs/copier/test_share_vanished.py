@@ -17,7 +17,6 @@ from rigs.layout import RAW_SESSION_FLAG, TRANSFER_FLAG
 from .conftest import LARGE_EPHYS_SESSION, content, make_session, throttled_copier, tree
 
 
-
 class Share:
     """The server's Subjects folder; `vanish` takes it away under a running copier, `restore` brings it back.
 

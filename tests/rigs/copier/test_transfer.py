@@ -6,8 +6,17 @@ import datetime as dt
 
 import yaml
 
-from rigs.copier import CopyEngine, CopyState, session_initialize, session_state, sessions_cleanup, transfer, transfer_all, verify
-from rigs.copier import engine as engine_module
+from rigs.copier import (
+    CopyEngine,
+    CopyState,
+    fileio,
+    session_initialize,
+    session_state,
+    sessions_cleanup,
+    transfer,
+    transfer_all,
+    verify,
+)
 from rigs.layout import TRANSFER_FLAG
 
 from .conftest import content, make_session, tree
@@ -103,21 +112,21 @@ def test_snapshots_from_several_pcs_add_up(remote, tmp_path):
 
 def test_a_mismatch_removes_the_bad_file_and_leaves_the_state_pending(local, remote, monkeypatch):
     session = make_session(local, "video")
-    real_pwrite = engine_module._pwrite
+    real_pwrite = fileio.pwrite
 
     def flaky_storage(fh, view, offset):  # what a bad network path or disk does to one file
         if "timestamps" in fh.name and offset == 0:
             view = memoryview(b"X" + bytes(view[1:]))
         real_pwrite(fh, view, offset)
 
-    monkeypatch.setattr(engine_module, "_pwrite", flaky_storage)
+    monkeypatch.setattr(fileio, "pwrite", flaky_storage)
     result = transfer(session, remote_subjects=remote, tag="video", engine=CopyEngine(kernel_copy=False))
     assert result.outcome == "failed" and "_iblrig_leftCamera.timestamps.ssv" in result.error
     video = server_session(remote) / "raw_video_data"
     assert not (video / "_iblrig_leftCamera.timestamps.ssv").exists()
     assert not list(video.glob(".*labweb-tmp"))
     assert result.state_after == CopyState.PENDING and (session / TRANSFER_FLAG).exists()
-    monkeypatch.setattr(engine_module, "_pwrite", real_pwrite)
+    monkeypatch.setattr(fileio, "pwrite", real_pwrite)
     again = transfer(session, remote_subjects=remote, tag="video")
     assert again.outcome == "finalized" and again.files_copied == 1  # the good file was kept
 

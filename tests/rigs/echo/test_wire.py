@@ -8,7 +8,15 @@ import pytest
 from iblutil.io.net import base as ibl
 
 from rigs.echo.codes import UDP_MAX_PAYLOAD, ExpMessage, ExpStatus
-from rigs.echo.wire import LegacyMessage, MalformedMessage, MessageTooLarge, check_udp_size, decode, encode, encode_error
+from rigs.echo.wire import (
+    LegacyMessage,
+    MalformedMessage,
+    MessageTooLarge,
+    check_udp_size,
+    decode,
+    encode,
+    encode_error,
+)
 
 
 @pytest.mark.parametrize(

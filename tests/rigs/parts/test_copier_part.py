@@ -14,14 +14,15 @@ import yaml
 
 from rigs.agent import agent_build
 from rigs.config import TransferConfig, config_from_dict
-from rigs.copier.hashes import hasher_new
 from rigs.copier import manifest_read
+from rigs.copier.hashes import hasher_new
 from rigs.layout import TRANSFER_FLAG
 from rigs.link import CommandFailed
 from rigs.messages import MAX_MESSAGE_BYTES, encode
 from rigs.outbox import EventOutbox
 from rigs.parts import copier
 from rigs.parts.copier import manifest_chunks
+
 
 def part_of(agent, key: str):
     """A part of a built agent, by its status key (tests look parts up; parts never look each other up)."""

@@ -12,11 +12,18 @@ import numpy as np
 import pytest
 
 from rigs.messages import encode, status_part
-from rigs.spool import (RUNNING, FrameSource, SpoolBusy, SpoolController, SpoolSettings, is_complete, png_bytes,
-                        source_from_config)
+from rigs.spool import (
+    RUNNING,
+    FrameSource,
+    SpoolBusy,
+    SpoolController,
+    SpoolSettings,
+    is_complete,
+    png_bytes,
+    source_from_config,
+)
 
 from .conftest import Recorder, camera, settings
-
 
 
 def on_the_wire(status) -> dict:

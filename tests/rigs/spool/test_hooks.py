@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rigs.spool import MirrorToFolder, SpoolController
 from rigs.spool.hooks import HookRunner
 
@@ -37,8 +36,9 @@ def test_mirror_never_overwrites(run_series, tmp_path):
     name = result["file"].split("/")[-1]
     (mirror / name).write_bytes(b"older copy")
     runner = HookRunner()
-    from rigs.spool.result import SeriesResult
     from pathlib import Path
+
+    from rigs.spool.result import SeriesResult
 
     series = SeriesResult(Path(result["file"]), 2, 0, 1, 1, 0.0, 1.0, "max_frames", None, True, "none")
     runner.submit([MirrorToFolder(mirror)], series)
