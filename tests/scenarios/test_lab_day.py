@@ -67,6 +67,7 @@ def test_a_lab_day_from_the_dashboard_to_the_server(lab, page):
     session_dir = the_server_holds_what_the_pipeline_reads(lab, exp_ref)
     a_second_run_of_every_copier_changes_nothing(lab, session_dir)
     a_second_session_is_interrupted(page, lab)
+    no_rig_went_silent(lab)
 
 
 def start_session(page, lab, *, duration: int | None) -> str:
@@ -195,6 +196,13 @@ def a_second_session_is_interrupted(page, lab) -> None:
     for rig in RIGS:
         expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("Interrupted", timeout=10_000)
     assert lab.query(f"result = Session.objects.get(exp_ref='{exp_ref}').ended_by") == "interrupt"
+
+
+def no_rig_went_silent(lab) -> None:
+    """Nothing a rig did for a session (folders, descriptions, the server stub, a camera opening) held up its
+    heartbeat: the dashboard never marked one offline, and no link dropped."""
+    log = (lab.root / "logs" / "daphne.log").read_text()
+    assert "silent for" not in log and "disconnected" not in log, log[-3000:]
 
 
 def rig_yaml(lab, rig: str) -> dict:
