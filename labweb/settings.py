@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "labweb.live.vocabulary.vocabulary_context",
             ],
+            "builtins": ["labweb.live.templatetags.labweb_format"],
         },
     },
 ]

@@ -7,6 +7,8 @@ import os
 import pytest
 
 SCALE = os.environ.get("LABWEB_TEST_SCALE") == "1"
+# The browser fixtures, once for the whole run: the browser tests and the scenarios share one chromium.
+pytest_plugins = ["tests.browser_fixtures"]
 
 
 def pytest_report_header(config):

@@ -14,7 +14,8 @@ class RigAdmin(admin.ModelAdmin):
 
 
 class AuditAdmin(admin.ModelAdmin):
-    """Records written by the rigs and the dashboard itself: looked at, never added, changed or deleted here."""
+    """Records written by the rigs and the dashboard itself: looked at, never added, changed or deleted here.
+    (The other apps' audit records use it too.)"""
 
     def has_add_permission(self, request):
         return False

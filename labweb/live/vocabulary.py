@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from labweb.fleet.choices import COMMAND_COLOURS, RIG_STATES, CommandState
 from labweb.records.choices import COPY_COLOURS, SESSION_COLOURS, CopyState, SessionState
 from rigs.spool.codecs import LIVE_COMPRESSIONS
@@ -20,6 +22,7 @@ def vocabulary() -> dict[str, Any]:
         "copy_states": {int(s): {"label": s.label, "colour": COPY_COLOURS[s]} for s in CopyState},
         "command_states": {s.value: {"label": s.label, "colour": COMMAND_COLOURS[s]} for s in CommandState},
         "compressions": list(LIVE_COMPRESSIONS),
+        "time_zone": settings.TIME_ZONE,  # pages write times in the dashboard's zone, whatever the browser's
     }
 
 

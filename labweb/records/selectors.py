@@ -41,7 +41,7 @@ def session_list(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
-    return sessions.distinct()
+    return sessions.distinct().order_by("-created_at", "-pk")  # newest first, whatever the subject
 
 
 def subject_get(*, name: str) -> Subject:

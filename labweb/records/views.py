@@ -21,9 +21,11 @@ from .choices import SESSION_COLOURS, SessionState
 from .forms import SessionFilterForm, SessionStartForm, SubjectForm
 from .live import session_entry
 from .models import Session, Subject
+from .story import session_story
 
 PAGE_SIZE = 50
-EVENT_SUMMARY_CHARS = 120
+EVENT_PAGE_SIZE = 50
+EVENT_SUMMARY_CHARS = 160
 
 
 def subject_list(request):
@@ -80,10 +82,18 @@ def session_detail(request, exp_ref: str):
     except Session.DoesNotExist:
         raise Http404(f"No session {exp_ref}") from None
     events = list(selectors.session_events(session=session))
-    for event in events:
+    log_filter = {"rig": request.GET.get("rig", ""), "event": request.GET.get("event", "")}
+    shown = sorted((e for e in events if (not log_filter["rig"] or e.rig.name == log_filter["rig"])
+                    and (not log_filter["event"] or e.name.split(".")[0] == log_filter["event"])),
+                   key=lambda e: (e.time, e.rig.name, e.seq))
+    page = Paginator(shown, EVENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page:
         event.summary = _event_summary(event.data, event.name)
-    context = {"nav": "sessions", "session": session, "entry": session_entry(session), "timelines": _by_rig(events),
-               "can_end": user_is_operator(request.user)}
+    context = {"nav": "sessions", "session": session, "entry": session_entry(session),
+               "story": session_story(session, sorted(events, key=lambda e: e.time)), "page": page,
+               "event_count": len(events), "log_filter": log_filter, "log_open": any(log_filter.values()) or
+               "page" in request.GET, "log_rigs": sorted({e.rig.name for e in events}),
+               "log_kinds": sorted({e.name.split(".")[0] for e in events}), "can_end": user_is_operator(request.user)}
     return render(request, "records/session_detail.html", context)
 
 
@@ -121,13 +131,6 @@ def _event_summary(data, name: str = "") -> str:
         )
     return text if len(text) <= EVENT_SUMMARY_CHARS else text[: EVENT_SUMMARY_CHARS - 1] + "…"
 
-
-def _by_rig(events: list) -> list[tuple[str, list]]:
-    """Events grouped per rig (they arrive sorted by rig name, then time)."""
-    groups: dict[str, list] = {}
-    for event in events:
-        groups.setdefault(event.rig.name, []).append(event)
-    return list(groups.items())
 
 
 @permission_required("fleet.send_command", raise_exception=True)

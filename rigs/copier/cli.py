@@ -24,23 +24,31 @@ STATE_NAMES = {None: "unreachable", 0: "0 not registered", 1: "1 pending", 2: "2
 
 def register(subparsers) -> None:
     """Add `transfer` and `verify` to labweb-rig."""
-    p = subparsers.add_parser("transfer", help="copy sessions flagged transfer_me.flag to the lab server")
+    p = subparsers.add_parser(
+        "transfer", help="copy sessions flagged transfer_me.flag to the lab server",
+        description="Copy every local session flagged transfer_me.flag to the lab server in iblrig's layout: each "
+        "file hashed while copied, verified, and listed in a manifest; the session is finalized when every device "
+        "is in. An interrupted copy resumes; a session already finalized is left as it is.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--tag", required=True, help="this device's tag (behavior, video, ephys, ...)")
     p.add_argument("--local", required=True, type=Path, help="local subjects folder")
     p.add_argument("--remote", required=True, type=Path, help="the server's subjects folder")
-    p.add_argument("--subject", default="*", help="subject glob (default *)")
-    p.add_argument("--date", default="*", help="date glob, e.g. 2024-05-* (default *)")
+    p.add_argument("--subject", default="*", help="subject glob")
+    p.add_argument("--date", default="*", help="date glob, e.g. 2024-05-*")
     p.add_argument("--expected-devices", type=int, default=None, help="devices to wait for before finalizing")
     p.add_argument("--dry", action="store_true", help="show what would be copied; change nothing anywhere")
     p.add_argument("--cleanup-weeks", type=float, default=None, help="then delete local sessions older than this, once re-verified")
     p.add_argument("--algorithm", default=DEFAULT_ALGORITHM,
-                   help="hash recorded in the manifest: blake3 (default) or a hashlib name such as sha256")
+                   help="hash recorded in the manifest: blake3 or a hashlib name such as sha256")
     p.add_argument("--verify", choices=("sample", "full"), default="sample", help="destination check after each copy")
     p.add_argument("--workers", type=int, default=3, help="files copied at once")
     p.add_argument("--json", action="store_true", help="print each transfer's result record as a JSON line")
     p.set_defaults(func=transfer_command)
 
-    v = subparsers.add_parser("verify", help="re-check a server session against its transfer manifests")
+    v = subparsers.add_parser(
+        "verify", help="re-check a server session against its transfer manifests",
+        description="Re-hash every file of a server session against the manifests its devices wrote, from storage.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     v.add_argument("--remote", required=True, type=Path, help="the server session folder (subject/date/NNN)")
     v.add_argument("--tag", default=None, help="only this device's manifest")
     v.add_argument("--json", action="store_true", help="print the report as JSON")

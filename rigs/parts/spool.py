@@ -69,11 +69,15 @@ class SpoolPart:
         return await self._stop()
 
     async def preview_now(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        message = await asyncio.to_thread(self._preview_message)
+        """The latest frame of the running series; with none running, one frame fresh from the camera."""
+        if self.status().active:
+            message = await asyncio.to_thread(self._preview_message)
+        else:
+            message = await asyncio.to_thread(self._check_camera)
         if message is None:
-            raise CommandFailed("no frame yet: start spooling first")
+            raise CommandFailed("the camera gave no frame: is it connected and triggered?")
         self._preview(message)
-        return {"width": message["width"], "height": message["height"]}
+        return {"width": message["width"], "height": message["height"], "checked": not self.status().active}
 
     # -- the camera's share of a session -------------------------------------------------------------------
     def description(self, *, main_sync: bool) -> dict[str, Any]:
@@ -122,11 +126,13 @@ class SpoolPart:
         self._emit(name, data)
 
     def _preview_message(self) -> dict[str, Any] | None:
-        frame = self.controller.preview(PREVIEW_SIZE)
-        if frame is None:
-            return None
-        png = base64.b64encode(png_bytes(frame)).decode("ascii")
-        return {"time": time.time(), "png": png, "width": int(frame.shape[1]), "height": int(frame.shape[0])}
+        return _message(self.controller.preview(PREVIEW_SIZE))
+
+    def _check_camera(self) -> dict[str, Any] | None:
+        try:
+            return _message(self.controller.check_camera(PREVIEW_SIZE))
+        except SpoolBusy:
+            return self._preview_message()  # a series started meanwhile: its preview is the camera
 
     async def _preview_loop(self) -> None:
         """About once a second while a series runs: a small preview for the dashboard (never durable)."""
@@ -135,3 +141,10 @@ class SpoolPart:
             if message is not None:
                 self._preview(message)
             await asyncio.sleep(PREVIEW_SECONDS)
+
+
+def _message(frame) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    png = base64.b64encode(png_bytes(frame)).decode("ascii")
+    return {"time": time.time(), "png": png, "width": int(frame.shape[1]), "height": int(frame.shape[0])}

@@ -24,11 +24,11 @@ PROGRESS_EVERY_S = 0.5
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `spool` sub-command to labweb-rig."""
     p = subparsers.add_parser("spool", help="spool one camera series to HDF5 (no dashboard)",
-                              description=__doc__)
+                              description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", required=True, help="directory pattern, e.g. D:/data/%%(year)04d-%%(month)02d-%%(day)02d")
     p.add_argument("--subdir", default="", help="subdirectory pattern under --out")
     p.add_argument("--name", default=SpoolSettings.series_pattern,
-                   help="series name pattern (date keys, optional %%(counter)03d); default %(default)s")
+                   help="series name pattern (date keys, optional %%(counter)03d)")
     p.add_argument("--source", default="synthetic", help="synthetic | replay:FILE.h5 | entry point | module:Class")
     p.add_argument("--shape", default="2048x2048", type=_shape, help="HEIGHTxWIDTH (synthetic source)")
     p.add_argument("--dtype", default="uint16", help="pixel type (synthetic source)")
@@ -36,13 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=0, help="stop after N frames (0: until Ctrl-C)")
     p.add_argument("--compression", default="blosc-lz4", choices=sorted(COMPRESSIONS + tuple(ALIASES)),
                    help="gzip works but is too slow for live camera rates")
-    p.add_argument("--preflight", default="abort", choices=PREFLIGHT_MODES)
+    p.add_argument("--preflight", default="abort", choices=PREFLIGHT_MODES,
+                   help="when the series may not fit on the disk: abort, warn and start, or skip the check")
     p.add_argument("--reserve-mb", type=float, default=SpoolSettings.reserve_mb,
                    help="stop cleanly when free space would drop below this")
-    p.add_argument("--buffer-mb", type=float, default=SpoolSettings.buffer_mb)
+    p.add_argument("--buffer-mb", type=float, default=SpoolSettings.buffer_mb,
+                   help="memory for frames between camera and disk (frames are dropped, never blocked, when full)")
     p.add_argument("--workers", type=int, default=SpoolSettings.workers, help="compression threads")
     p.add_argument("--swmr", action="store_true", help="let h5py readers open the file while it is written")
-    p.add_argument("--axis-order", default="numpy", choices=("numpy", "pyme"))
+    p.add_argument("--axis-order", default="numpy", choices=("numpy", "pyme"),
+                   help="numpy stores (frames, height, width); pyme (frames, width, height), PYME's own order")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="extra metadata entry")
     p.add_argument("--exp-ref", default=None, help="yyyy-mm-dd_n_subject, stored in /MetaData")
     p.add_argument("--rig", default=None, help="rig name stored in /MetaData")

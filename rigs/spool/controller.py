@@ -197,6 +197,26 @@ class SpoolController:
         frame = series.latest_preview() if series is not None else None
         return None if frame is None else to_uint8(downsample(frame, max_size))
 
+    def check_camera(self, max_size: int = 256, timeout: float = 5.0) -> np.ndarray | None:
+        """One frame from the camera while no series runs (to check focus and framing before recording): the
+        source is opened, read once and closed. Blocks: call it through asyncio.to_thread. None when the camera
+        gives no frame in time; SpoolBusy while a series runs (its previews show the camera then)."""
+        with self._lock:
+            if self._state in (STARTING, RUNNING, STOPPING):
+                raise SpoolBusy("a series is running: its previews show the camera")
+            self._state, before = STARTING, self._state  # holds off a start until the camera is closed again
+        frame = np.empty(self.source.shape, np.dtype(self.source.dtype))
+        try:
+            self.source.open()
+            try:
+                stamp = self.source.read_into(frame, timeout)
+            finally:
+                self.source.close()
+        finally:
+            with self._lock:
+                self._state = before
+        return None if stamp is None else to_uint8(downsample(frame, max_size))
+
     def preview_png(self, max_size: int = 256) -> bytes | None:
         image = self.preview(max_size)
         return None if image is None else png_bytes(image)

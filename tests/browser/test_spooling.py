@@ -107,3 +107,15 @@ def test_several_rigs_at_once_with_settings_and_a_preflight_refusal_on_the_cards
     refused = page.locator("tr.spool-run[data-outcome='refused']")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("Refused by preflight")
+
+
+def test_a_camera_is_checked_from_its_card_before_recording(demo, page):
+    demo.login(page)
+    card = page.locator(".rig-card[data-rig='cam-right']")
+    expect(card).to_have_attribute("data-online", "true")
+    card.locator("button.check-camera").click()
+    expect(card.locator(".reply")).to_have_text("Camera checked: the frame is below", timeout=15_000)
+    preview = card.locator("img.preview")
+    expect(preview).to_be_visible()
+    assert preview.get_attribute("src").startswith("data:image/png;base64,")
+    expect(card.locator(".state-badge")).to_have_text("Idle")  # nothing was recorded

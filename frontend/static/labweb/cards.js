@@ -137,6 +137,11 @@ function actions(entry, { isOperator, send }) {
     start.addEventListener("click", () => send(entry.rig, "spool.start", { compression: select.value }));
     box.append(select, start);
   }
+  if (can.has("preview.request") && !spooling) {
+    const check = el("button", { class: "check-camera", title: "One frame from the camera, nothing recorded" }, "Check camera");
+    check.addEventListener("click", () => send(entry.rig, "preview.request", {}));
+    box.append(check);
+  }
   if (can.has("spool.stop") && spooling) {
     const stop = el("button", { class: "danger stop-spool" }, "Stop spooling");
     stop.addEventListener("click", () => send(entry.rig, "spool.stop", {}));

@@ -9,7 +9,6 @@ const grid = document.getElementById("rig-grid");
 const empty = document.getElementById("rig-empty");
 const summary = document.getElementById("rig-summary");
 const template = document.getElementById("rig-card-template");
-const indicator = document.getElementById("live-indicator");
 const isOperator = grid.dataset.operator === "true";
 
 const rigs = new Map(); // name -> {entry, card, history}
@@ -82,6 +81,7 @@ function answered(command) {
     case "transfer.verify": return `Re-verified ${result.exp_ref || ""}: ${result.ok ? "all files good" : "problems found"}`;
     case "spool.start": return `Spooling to ${(result.file || "").split(/[\\/]/).pop()}`;
     case "spool.stop": return `Series ended: ${result.frames ?? "?"} frames${result.dropped ? `, ${result.dropped} dropped` : ""}`;
+    case "preview.request": return result.checked ? "Camera checked: the frame is below" : "Preview refreshed";
     case "session.start": return `Leading session ${result.exp_ref || ""}`;
     case "session.stop": return `Session ${result.exp_ref || ""} stopped`;
     case "session.interrupt": return `Session ${result.exp_ref || ""} interrupted`;
@@ -98,8 +98,6 @@ function onCommandUpdate(command) {
 
 const link = new LiveLink("/ws/dashboard/", {
   onState(state) {
-    indicator.className = `live-indicator ${state}`;
-    indicator.title = state === "up" ? "Live" : "Live link down: reconnecting…";
     grid.classList.toggle("stale", state !== "up");
   },
   onSnapshot(message) {

@@ -1,4 +1,5 @@
 // The browser's live link: a snapshot on connect, then frames; reconnects by itself and resyncs on a gap.
+// A page with a live link shows the dot in the top bar (green: live; red: reconnecting); other pages have none.
 
 export class LiveLink {
   constructor(path, { onSnapshot, onFrame, onCommand, onState, onSessions }) {
@@ -12,18 +13,31 @@ export class LiveLink {
     this.nextRef = 1;
   }
 
+  showState(state) {
+    const indicator = document.getElementById("live-indicator");
+    if (!indicator) return;
+    indicator.hidden = false;
+    indicator.className = `live-indicator ${state}`;
+    const words = { up: "Live: this page updates by itself", connecting: "Connecting…" };
+    indicator.title = words[state] || "Live link lost: reconnecting…";
+    indicator.setAttribute("aria-label", indicator.title);
+  }
+
   start() {
+    this.showState("connecting");
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.delay = 1000;
-      this.handlers.onState("up");
+      this.showState("up");
+      if (this.handlers.onState) this.handlers.onState("up");
       if (this.watched) this.send({ type: "session", exp_ref: this.watched });
     });
     socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
     socket.addEventListener("close", () => {
-      this.handlers.onState("down");
+      this.showState("down");
+      if (this.handlers.onState) this.handlers.onState("down");
       // Daphne closes sockets after a day and dashboards restart: always come back, with capped backoff.
       setTimeout(() => this.start(), this.delay);
       this.delay = Math.min(this.delay * 2, 10000);

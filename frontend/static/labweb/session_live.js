@@ -1,6 +1,7 @@
 // The session page, live: its state, where its data are, and each rig's part, redrawn from the entries the
 // dashboard sends whenever the session's records change (labweb/records/live.py builds them).
 
+import { exactTime } from "./format.js";
 import { LiveLink } from "./live.js";
 
 const table = document.getElementById("participants");
@@ -17,12 +18,6 @@ function badge(text, colour, cls = "") {
   return el("span", { class: `badge ${cls} ${colour}`.trim() }, text);
 }
 
-function time(epoch) {
-  if (!epoch) return "—";
-  const d = new Date(epoch * 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
 
 function role(part) {
   const words = [];
@@ -67,8 +62,8 @@ function show(entry) {
   const error = document.getElementById("session-error");
   error.textContent = entry.error || "";
   error.hidden = !entry.error;
-  document.getElementById("session-started").textContent = time(entry.started_at);
-  document.getElementById("session-ended").textContent = time(entry.ended_at);
+  document.getElementById("session-started").textContent = exactTime(entry.started_at);
+  document.getElementById("session-ended").textContent = exactTime(entry.ended_at);
   const controls = document.getElementById("session-controls");
   if (controls) controls.hidden = !entry.active;
   table.tBodies[0].replaceChildren(...entry.rigs.map(row));
@@ -78,10 +73,6 @@ function show(entry) {
 
 if (table) {
   const link = new LiveLink("/ws/dashboard/", {
-    onState(state) {
-      const indicator = document.getElementById("live-indicator");
-      if (indicator) indicator.className = `live-indicator ${state}`;
-    },
     onSnapshot() {},
     onFrame(message) { (message.sessions || []).forEach(show); },
     onSessions(sessions) { sessions.forEach(show); },

@@ -156,25 +156,42 @@ def test_detail_shows_this_sessions_events_per_rig_in_time_order(viewer_client, 
     RigEvent.objects.create(rig=rigs["cam-left"], seq=3, name="disk.low", time=timezone.now(), data={})
 
     response = viewer_client.get(f"/sessions/{ref}/")
-    timelines = {rig: [(e.seq, e.name, e.summary) for e in events] for rig, events in response.context["timelines"]}
-    assert timelines == {
-        "behavior-1": [(7, "session.started", ""), (8, "session.stopped", "")],
-        "cam-left": [(2, "spool.started", "file=2024-03-05_series.h5")],
-    }
+    log = [(e.rig.name, e.seq, e.name, e.summary) for e in response.context["page"]]
+    assert log == [("behavior-1", 7, "session.started", ""), ("cam-left", 2, "spool.started",
+                    "file=2024-03-05_series.h5"), ("behavior-1", 8, "session.stopped", "")]  # in time order
     assert "2024-03-05 10:00:03.000" in response.content.decode()
+    one_rig = viewer_client.get(f"/sessions/{ref}/", {"rig": "cam-left"}).context["page"]
+    assert [e.seq for e in one_rig] == [2]
+    story = [line.text for line in response.context["story"]]
+    assert "Started recording (writing 2024-03-05_series.h5)." not in story  # spool.started is the log's
+    assert story.count("Started recording.") == 1 and "Stopped." in story
 
 
 def test_a_long_event_summary_is_shortened(viewer_client, multi_rig_session, rigs):
     _event(rigs["cam-left"], 1, "spool.failed", multi_rig_session.exp_ref, 0, error="x" * 500)
     response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
-    [(_, [event])] = response.context["timelines"]
-    assert len(event.summary) == 120 and event.summary.endswith("…")
+    [event] = response.context["page"]
+    assert len(event.summary) == 160 and event.summary.endswith("…")
 
 
-def test_detail_without_events_has_no_timeline(viewer_client, multi_rig_session):
+def test_detail_without_events_tells_how_it_started_and_shows_an_empty_log(viewer_client, multi_rig_session):
     response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
-    assert response.context["timelines"] == []
-    assert "Rig events" not in response.content.decode()
+    assert list(response.context["page"]) == []
+    assert [line.text for line in response.context["story"]][0].startswith("Started by the rigs' report")
+    assert "Every event the rigs reported (0)" in response.content.decode()
+
+
+def test_the_story_says_what_failed_and_why_in_plain_words(viewer_client, multi_rig_session, rigs):
+    ref = multi_rig_session.exp_ref
+    _event(rigs["cam-left"], 4, "echo.message", ref, 2, direction="sent", kind="error", message="EXPINIT",
+           payload=["SessionBusy: cam-left is in session 2024-03-05_9_KS051; end it before starting another", 1])
+    Session.objects.filter(pk=multi_rig_session.pk).update(state=SessionState.FAILED, ended_by="error",
+                                                          ended_at=timezone.now(), error="cam-left did not start")
+    response = viewer_client.get(f"/sessions/{ref}/")
+    problems = [(line.rig, line.text) for line in response.context["story"] if line.problem]
+    assert ("cam-left", "refused EXPINIT: SessionBusy: cam-left is in session 2024-03-05_9_KS051; end it before "
+                        "starting another.") in problems
+    assert ("", "The session failed. cam-left did not start") in problems
 
 
 def test_unknown_session_is_404(viewer_client):

@@ -48,9 +48,15 @@ async def test_settings_an_operator_may_not_give_are_refused_with_the_reason(spo
     assert not spool.status().active
 
 
-async def test_a_preview_before_any_frame_says_why_there_is_none(spool):
-    with pytest.raises(CommandFailed, match="no frame yet"):
-        await spool.preview_now({})
+async def test_a_camera_can_be_checked_without_recording(spool, tmp_path):
+    """Focus and framing before a session: one frame, straight from the camera, and nothing written."""
+    answer = await spool.preview_now({})
+    assert answer == {"width": 48, "height": 32, "checked": True}
+    [preview] = spool.previews
+    assert preview["png"] and (preview["width"], preview["height"]) == (48, 32)
+    assert not spool.status().active and not (tmp_path / "spool").exists()
+    await spool.spool_start({})  # the camera was closed again: a series starts as usual
+    await spool.spool_stop({})
 
 
 async def test_in_a_session_the_camera_spools_into_raw_video_data_under_its_label(spool, tmp_path):
