@@ -131,7 +131,7 @@ function actions(entry, { isOperator, send }) {
   const can = new Set(entry.capabilities || []);
   const spooling = entry.spool && entry.spool.active;
   if (can.has("spool.start") && !spooling) {
-    const select = el("select", { class: "compression", title: "compression" });
+    const select = el("select", { class: "compression", "aria-label": `Compression for ${entry.rig}`, title: "Compression" });
     for (const c of vocabulary.compressions || []) select.append(el("option", { value: c }, c));
     const start = el("button", { class: "primary start-spool" }, "Start spooling");
     start.addEventListener("click", () => send(entry.rig, "spool.start", { compression: select.value }));
