@@ -126,7 +126,9 @@ if os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # max_connections: redis-py's default pool of 100 crashed consumers under load (DESIGN 5.1).
-            "CONFIG": {"hosts": [{"address": os.environ["REDIS_URL"], "max_connections": 400}], "capacity": 1000},
+            "CONFIG": {"hosts": [{"address": os.environ["REDIS_URL"], "max_connections": 400}], "capacity": 1000,
+                       # Two dashboards (two labs, or a test run beside a real one) may share one Redis.
+                       "prefix": os.environ.get("LABWEB_CHANNEL_PREFIX", "asgi")},
         }
     }
 else:

@@ -49,6 +49,7 @@ class DashboardProcess:
             _postgres(f'CREATE DATABASE "{self.database}"')
             self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
             self.env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+            self.env["LABWEB_CHANNEL_PREFIX"] = f"labweb-{self.database}"  # its own groups on the shared Redis
         self.process: subprocess.Popen | None = None
         self.manage("migrate", "-v0")
 

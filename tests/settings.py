@@ -25,3 +25,6 @@ if SCALE:
     # One PostgreSQL test database per run: two runs on one machine (a developer's and CI's) must not drop
     # each other's database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_labweb_{os.getpid()}"}  # noqa: F405
+    # ... and one channel-layer prefix per run: two runs on one Redis must not hear each other's groups (an
+    # agent named cam-left in one run superseding the other run's cam-left).
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"labweb-test-{os.getpid()}"  # noqa: F405
