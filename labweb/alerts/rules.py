@@ -114,7 +114,7 @@ def disk_low(look: Look, gb: float) -> Outcome:
         disk = _part(rig, "disk")
         free = _number(disk.get("free"))
         if free is not None and free < gb * GB:
-            out.findings.append(Finding(AlertKind.DISK_LOW, rig.pk, "", f"{rig.name}: {free / GB:.1f} GB free on its data disk",
+            out.findings.append(Finding(AlertKind.DISK_LOW, rig.pk, "", f"{rig.name}: {_size(free)} free on its data disk",
                                         f"Below the {gb:g} GB limit ({disk.get('path') or 'data disk'}).",
                                         {"free": free, "total": disk.get("total"), "limit_gb": gb}))
     return out
@@ -132,7 +132,7 @@ def disk_full_soon(look: Look, hours: float) -> Outcome:
             out.findings.append(Finding(
                 AlertKind.DISK_FULL_SOON, rig.pk, "",
                 f"{rig.name}: data disk full in {_span(seconds)} at {rate / 1e6:.1f} MB/s",
-                f"{free / GB:.1f} GB free; the limit is {hours:g} h.",
+                f"{_size(free)} free; the limit is {hours:g} h.",
                 {"free": free, "rate": rate, "seconds_to_full": round(seconds), "limit_hours": hours}))
     return out
 
@@ -376,6 +376,10 @@ def _number(value: Any) -> float | None:
 
 def _file_name(path: str) -> str:
     return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _size(n: float) -> str:
+    return f"{n / GB:.1f} GB" if n >= GB else f"{n / 1e6:.0f} MB"
 
 
 def _span(seconds: float) -> str:
