@@ -63,6 +63,7 @@ async function loadRecent() {
 
 function cardData(rig, item) {
   const server = recent.rigs[rig] || { t: [], fps: [], mb_s: [] };
+  item.node.dataset.serverPoints = String(server.t.length);
   const last = server.t.length ? server.t[server.t.length - 1] : -Infinity;
   // Live samples after the server's last interval keep the chart moving between two loads of the history.
   const live = item.live.filter((p) => p.t > last + 10);
@@ -94,6 +95,14 @@ export function rateChart(entry) {
     const node = el("div", "rate-chart");
     node.dataset.rig = entry.rig;
     node.title = `frames/s and MB/s to disk over the last ${CARD_MINUTES} minutes (from the dashboard's history)`;
+    const legend = el("div", "chart-legend small");
+    const key = (text, colour, dashed) => {
+      const span = el("span", "", `${dashed ? "╌" : "—"} ${text}`);
+      span.style.color = colour;
+      return span;
+    };
+    legend.append(key("frames/s", COLOURS.fps, false), " ", key("MB/s to disk", COLOURS.mb, true), ` · last ${CARD_MINUTES} min`);
+    node.append(legend);
     item = { node, chart: null, drawn: 0, live: [] };
     cardCharts.set(entry.rig, item);
   }
