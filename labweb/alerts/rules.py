@@ -58,6 +58,19 @@ class Look:
 
     now: dt.datetime
     rigs: list[Rig]
+    _watches: dict[tuple[int, str], Watch] | None = None
+
+    def watch(self, rig: Rig, name: str) -> Watch | None:
+        """The rig's watched figure, from one read of them all per check (a check touches every rig)."""
+        if self._watches is None:
+            self._watches = {(w.rig_id, w.name): w for w in Watch.objects.all()}
+        return self._watches.get((rig.pk, name))
+
+    def forget(self, rig: Rig, name: str) -> None:
+        watch = self.watch(rig, name)
+        if watch is not None:
+            watch.delete()
+            del self._watches[(rig.pk, name)]
 
     @property
     def fresh_after(self) -> dt.datetime:
@@ -143,10 +156,10 @@ def frames_dropped(look: Look, quiet_minutes: float) -> Outcome:
     for rig in look.online():
         spool = _part(rig, "spool")
         if not spool.get("active") or not spool.get("file"):
-            _watch_forget(rig, "drops")
+            look.forget(rig, "drops")
             continue
         dropped = int(_number(spool.get("dropped")) or 0)
-        watch = watch_counter(rig, "drops", key=str(spool["file"]), value=dropped, now=look.now)
+        watch = watch_counter(look, rig, "drops", key=str(spool["file"]), value=dropped)
         if dropped and _recent(watch, look.now, quiet_minutes):
             name = _file_name(spool["file"])
             out.findings.append(Finding(AlertKind.FRAMES_DROPPED, rig.pk, str(spool["file"]),
@@ -228,11 +241,11 @@ def copy_stalled(look: Look, minutes: float) -> Outcome:
     for rig in look.online():
         transfer = _part(rig, "transfer")
         if not transfer.get("active"):
-            _watch_forget(rig, "copy")
+            look.forget(rig, "copy")
             continue
         key = str(transfer.get("exp_ref") or "")
         done = int(_number(transfer.get("bytes_done")) or 0)
-        watch = watch_progress(rig, "copy", key=key, value=done, now=look.now)
+        watch = watch_progress(look, rig, "copy", key=key, value=done)
         still = (look.now - watch.changed_at).total_seconds()
         if still >= minutes * 60:
             out.findings.append(Finding(AlertKind.COPY_STALLED, rig.pk, key,
@@ -264,7 +277,7 @@ def echo_refused(look: Look, quiet_minutes: float) -> Outcome:
         refused = echo_refused_count(rig)
         if refused is None:
             continue
-        watch = watch_counter(rig, "echo_refused", key="", value=refused, now=look.now)
+        watch = watch_counter(look, rig, "echo_refused", key="", value=refused)
         if refused and _recent(watch, look.now, quiet_minutes):
             out.findings.append(Finding(AlertKind.ECHO_REFUSED, rig.pk, "",
                                         f"{rig.name}: {refused} echo packets refused from unknown peers",
@@ -325,13 +338,13 @@ def echo_refused_count(rig: Rig) -> int | None:
 
 
 # -- watched figures ---------------------------------------------------------------------------------------------
-def watch_counter(rig: Rig, name: str, *, key: str, value: int, now: dt.datetime) -> Watch:
+def watch_counter(look: Look, rig: Rig, name: str, *, key: str, value: int) -> Watch:
     """Follow a count that only grows (until its series or agent restarts): changed_at is when it last rose."""
-    watch, created = Watch.objects.get_or_create(rig=rig, name=name, defaults={
-        "key": key, "value": value, "changed_at": now if value else None})
-    if created:
-        return watch
-    if watch.key != key or value < watch.value:  # a new series, or the agent restarted and counts from zero
+    now, watch = look.now, look.watch(rig, name)
+    if watch is None:
+        watch = Watch.objects.create(rig=rig, name=name, key=key, value=value, changed_at=now if value else None)
+        look._watches[(rig.pk, name)] = watch
+    elif watch.key != key or value < watch.value:  # a new series, or the agent restarted and counts from zero
         watch.key, watch.value, watch.changed_at = key, value, now if value else None
         watch.save()
     elif value > watch.value:
@@ -340,18 +353,16 @@ def watch_counter(rig: Rig, name: str, *, key: str, value: int, now: dt.datetime
     return watch
 
 
-def watch_progress(rig: Rig, name: str, *, key: str, value: int, now: dt.datetime) -> Watch:
+def watch_progress(look: Look, rig: Rig, name: str, *, key: str, value: int) -> Watch:
     """Follow a figure that should keep moving: changed_at is when it last changed, or when its key appeared."""
-    watch, created = Watch.objects.get_or_create(rig=rig, name=name, defaults={"key": key, "value": value,
-                                                                                "changed_at": now})
-    if not created and (watch.key != key or watch.value != value):
+    now, watch = look.now, look.watch(rig, name)
+    if watch is None:
+        watch = Watch.objects.create(rig=rig, name=name, key=key, value=value, changed_at=now)
+        look._watches[(rig.pk, name)] = watch
+    elif watch.key != key or watch.value != value:
         watch.key, watch.value, watch.changed_at = key, value, now
         watch.save()
     return watch
-
-
-def _watch_forget(rig: Rig, name: str) -> None:
-    Watch.objects.filter(rig=rig, name=name).delete()
 
 
 def _recent(watch: Watch, now: dt.datetime, minutes: float) -> bool:
