@@ -106,7 +106,7 @@ class Jobs:
             error = None
         except SendError as exc:
             error = str(exc)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = f"no answer within {SEND_TIMEOUT_SECONDS:.0f} s"
         except Exception as exc:  # noqa: BLE001 - whatever broke, the try is recorded and retried
             error = f"{type(exc).__name__}: {exc}"
@@ -120,7 +120,7 @@ def _claim_messages(limit: int) -> list[tuple[int, Message]]:
     return [(d.pk, message_for(d)) for d in deliveries_claim(limit=limit)]
 
 
-_jobs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Jobs]" = weakref.WeakKeyDictionary()
+_jobs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Jobs] = weakref.WeakKeyDictionary()
 
 
 def jobs_ensure(board) -> None:

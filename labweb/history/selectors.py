@@ -99,7 +99,7 @@ def _columns(rows, width: int) -> dict[str, list]:
 
 
 def _copies(rig: Rig, since: int) -> list[dict[str, Any]]:
-    start = dt.datetime.fromtimestamp(since, tz=dt.timezone.utc)
+    start = dt.datetime.fromtimestamp(since, tz=dt.UTC)
     transfers = Transfer.objects.filter(rig=rig, started_at__gte=start).order_by("started_at")[:500]
     return [
         {"exp_ref": t.exp_ref, "outcome": t.outcome, "start": t.started_at.timestamp() if t.started_at else None,

@@ -168,7 +168,7 @@ def test_a_failed_copy_is_told_once_however_often_it_fails_and_once_when_a_later
         wait_for(lambda: online(dashboard, "copier"))
         for attempt in (1, 2):  # an operator asks twice: two failed copies, one alert
             operator_command(dashboard, "copier", "transfer.run")
-            wait_for(lambda: failed_copies(dashboard) == attempt, message=f"copy {attempt} did not fail")
+            wait_for(lambda attempt=attempt: failed_copies(dashboard) == attempt, message=f"copy {attempt} did not fail")
         notes = wait_for(lambda: (n := told(mailbox, hooks, "copy of 2024-05-01_1_ZM_001"))["mail opened"] and n["chat opened"] and n)
         assert notes["mail opened"] == ["[labweb] copier: copy of 2024-05-01_1_ZM_001 failed"]
         (session / "_ibl_experiment.description_behavior.yaml").write_text(yaml.safe_dump(DESCRIPTION))

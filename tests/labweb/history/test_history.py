@@ -109,7 +109,7 @@ def test_the_disk_full_forecast_uses_the_spoolers_rate_else_the_trend(rig):
 
 def test_the_chart_lists_the_copies_of_the_period(rig):
     now = T0 + 86400
-    when = dt.datetime.fromtimestamp(now - 600, tz=dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(now - 600, tz=dt.UTC)
     Transfer.objects.create(rig=rig, transfer_id="t1", exp_ref="2024-05-01_1_ZM_001", outcome="failed",
                             started_at=when, error="share gone")
     [copy] = rig_history(rig=rig, range_name="hour", now=now)["copies"]
