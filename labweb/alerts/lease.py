@@ -30,7 +30,3 @@ def lease_take(*, name: str, owner: str, seconds: float, now: dt.datetime | None
         return False
     return True
 
-
-def lease_release(*, name: str, owner: str) -> None:
-    """Let another process take over at once (a clean stop)."""
-    Lease.objects.filter(name=name, owner=owner).delete()
