@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
 
         children: list[demo.Child] = []
         try:
+            os.environ.setdefault("LABWEB_URL", f"http://127.0.0.1:{port}")  # the links in the demo's notifications
             server = demo.spawn("daphne", demo.daphne_argv(port), log_dir=log_dir)
             children.append(server)
             demo.wait_for_port(port, timeout=30, child=server)
