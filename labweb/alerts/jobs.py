@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 LEASE = "alerts"
 LEASE_SECONDS = 30.0  # a killed holder is replaced within this
 PRUNE_SECONDS = 3600.0
-SEND_POLL_SECONDS = 1.0
+SEND_POLL_SECONDS = 5.0  # retries fall due by themselves; new notifications wake the sender at once
 SEND_TIMEOUT_SECONDS = 60.0
 SENDERS = 4  # notifications in flight at once
 
@@ -48,6 +48,7 @@ class Jobs:
         self.executor = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="labweb-notify")
         self.in_flight: set[asyncio.Task] = set()
         self.holds_lease = False
+        self.wake = asyncio.Event()  # set by a check that opened or resolved alerts: their notifications are due
 
     def ensure(self, board) -> None:
         if self.tasks and not any(task.done() for task in self.tasks):
@@ -73,7 +74,9 @@ class Jobs:
                     self.holds_lease = held
                 if not held:
                     continue
-                await evaluate()
+                changes = await evaluate()
+                if changes.opened or changes.resolved:
+                    self.wake.set()
                 if time.monotonic() - last_prune >= PRUNE_SECONDS:
                     last_prune = time.monotonic()
                     await database_sync_to_async(history_prune)()
@@ -85,19 +88,22 @@ class Jobs:
     async def _send_loop(self) -> None:
         claim = database_sync_to_async(_claim_messages)
         while True:
-            await asyncio.sleep(SEND_POLL_SECONDS)
             free = SENDERS - len(self.in_flight)
-            if free <= 0:
-                continue
             try:
-                for delivery_id, message in await claim(free):
+                for delivery_id, message in (await claim(free) if free > 0 else []):
                     task = asyncio.ensure_future(self._send_one(delivery_id, message))
                     self.in_flight.add(task)
                     task.add_done_callback(self.in_flight.discard)
+                    task.add_done_callback(lambda _: self.wake.set())  # a free sender: look for more at once
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not look for notifications to send")
+            try:
+                await asyncio.wait_for(self.wake.wait(), SEND_POLL_SECONDS)
+            except TimeoutError:
+                pass
+            self.wake.clear()
 
     async def _send_one(self, delivery_id: int, message: Message) -> None:
         loop = asyncio.get_running_loop()
