@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "labweb.live",
     "labweb.spooling",
     "labweb.transfers",
+    "labweb.history",
+    "labweb.alerts",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "labweb.live.vocabulary.vocabulary_context",
+                "labweb.alerts.context.alerts_context",
             ],
             "builtins": ["labweb.live.templatetags.labweb_format"],
         },
@@ -156,6 +159,42 @@ LABWEB_RIG_SILENCE_SECONDS = float(os.environ.get("LABWEB_RIG_SILENCE_SECONDS", 
 LABWEB_RELAY_TICK_SECONDS = float(os.environ.get("LABWEB_RELAY_TICK_SECONDS", "0.05"))
 # How long a command may wait for the agent's reply before it is recorded as unanswered.
 LABWEB_COMMAND_TIMEOUT_SECONDS = float(os.environ.get("LABWEB_COMMAND_TIMEOUT_SECONDS", "30"))
+
+# -- Alerts, history and metrics (labweb.alerts, labweb.history); README "Alerts, history and metrics" ----------
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+# Each rule's threshold; an admin may override one in the database (Admin > Alerts > Rules).
+LABWEB_ALERT_RIG_OFFLINE_MINUTES = _env_float("LABWEB_ALERT_RIG_OFFLINE_MINUTES", 5)
+LABWEB_ALERT_DISK_FREE_GB = _env_float("LABWEB_ALERT_DISK_FREE_GB", 20)
+LABWEB_ALERT_DISK_FULL_HOURS = _env_float("LABWEB_ALERT_DISK_FULL_HOURS", 2)
+LABWEB_ALERT_DROPS_QUIET_MINUTES = _env_float("LABWEB_ALERT_DROPS_QUIET_MINUTES", 5)
+LABWEB_ALERT_FINALIZE_HOURS = _env_float("LABWEB_ALERT_FINALIZE_HOURS", 6)
+LABWEB_ALERT_COPY_STALL_MINUTES = _env_float("LABWEB_ALERT_COPY_STALL_MINUTES", 10)
+LABWEB_ALERT_CLOCK_SKEW_SECONDS = _env_float("LABWEB_ALERT_CLOCK_SKEW_SECONDS", 5)
+LABWEB_ALERT_ECHO_REFUSED_QUIET_MINUTES = _env_float("LABWEB_ALERT_ECHO_REFUSED_QUIET_MINUTES", 10)
+LABWEB_ALERTS_DISABLED = _env_list("LABWEB_ALERTS_DISABLED", "")
+LABWEB_ALERT_CHECK_SECONDS = _env_float("LABWEB_ALERT_CHECK_SECONDS", 5)
+# The dashboard's address as people reach it, for the links in notifications.
+LABWEB_URL = os.environ.get("LABWEB_URL", "http://127.0.0.1:8000").rstrip("/")
+# E-mail notifications go through Django's mail settings.
+EMAIL_HOST = os.environ.get("LABWEB_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("LABWEB_EMAIL_PORT") or 25)
+EMAIL_HOST_USER = os.environ.get("LABWEB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LABWEB_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("LABWEB_EMAIL_STARTTLS")
+EMAIL_USE_SSL = _env_flag("LABWEB_EMAIL_SSL")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("LABWEB_EMAIL_FROM", "labweb@localhost")
+LABWEB_HISTORY_RETENTION_DAYS = _env_float("LABWEB_HISTORY_RETENTION_DAYS", 30)
+LABWEB_HISTORY_BUCKET_SECONDS = int(os.environ.get("LABWEB_HISTORY_BUCKET_SECONDS") or 10)
+# The alert checks, notifications and history sampling a dashboard process runs (off only in the in-process test
+# suite, whose request loops end with each request; the tests run them with real processes or directly).
+LABWEB_PERIODIC_JOBS = os.environ.get("LABWEB_PERIODIC_JOBS", "1") != "0"
+# /metrics answers a request with `Authorization: Bearer <token>`, or from an address in the allow-list.
+LABWEB_METRICS_TOKEN = os.environ.get("LABWEB_METRICS_TOKEN", "")
+LABWEB_METRICS_ALLOW = _env_list("LABWEB_METRICS_ALLOW", "127.0.0.1/32,::1/128")
 
 LOGGING = {
     "version": 1,

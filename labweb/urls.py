@@ -16,4 +16,7 @@ urlpatterns = [
     path("", include("labweb.records.urls")),
     path("", include("labweb.fleet.urls")),
     path("", include("labweb.transfers.urls")),
+    path("", include("labweb.alerts.urls")),
+    path("", include("labweb.history.urls")),
+    path("", include("labweb.metrics.urls")),
 ]

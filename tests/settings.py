@@ -19,6 +19,9 @@ else:
 
 from labweb.settings import *  # noqa: E402,F403
 
+# The periodic jobs (alerts, history) run in real dashboard processes in the tests that need them, never in the
+# short-lived loops of in-process requests and sockets, which would leave them querying a closed test database.
+LABWEB_PERIODIC_JOBS = False
 # Threads of sync_to_async must not keep connections open past a test: the test database is dropped after.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 if SCALE:

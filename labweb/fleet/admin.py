@@ -7,8 +7,8 @@ from .models import Command, Rig, RigEvent
 
 @admin.register(Rig)
 class RigAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "online", "last_seen", "version", "echo_uri"]
-    list_filter = ["kind", "online"]
+    list_display = ["name", "kind", "online", "out_of_service", "last_seen", "version", "echo_uri"]
+    list_filter = ["kind", "online", "out_of_service"]
     search_fields = ["name", "hostname"]
     readonly_fields = ["token_hash", "token_created_at", "last_seen", "version", "hostname", "last_status"]
 

@@ -37,6 +37,9 @@ class Rig(models.Model):
     last_status = models.JSONField(
         default=dict, blank=True, help_text="The latest status the agent sent, saved every few seconds."
     )
+    out_of_service = models.BooleanField(
+        default=False, help_text="A planned absence (repair, holiday, moved): no alert says it is offline."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

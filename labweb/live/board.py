@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from labweb.alerts.jobs import jobs_ensure
 from labweb.fleet import services
 from labweb.fleet.models import Command, Rig
 from labweb.records.live import session_entries
@@ -30,7 +31,9 @@ from rigs.messages import OFFLINE, STATUS_PARTS
 log = logging.getLogger(__name__)
 
 DASHBOARD_GROUP = "dashboard"
-STATUS_FIELDS = ("state", *STATUS_PARTS)  # what a rig entry takes from the agent's status (rigs.messages)
+# What a rig entry takes from the agent's status (rigs.messages). "time" is the rig's clock when it sent the
+# status; saved with it, it lets the alerts compare the rig's clock with last_seen (the dashboard's).
+STATUS_FIELDS = ("state", *STATUS_PARTS, "time")
 PERSIST_SECONDS = 2.0
 COMMAND_SWEEP_SECONDS = 5.0
 
@@ -100,7 +103,7 @@ class RigBoard:
         # A fresh agent process: what the rig did before it (re)connected is history until its first status.
         entry.update(version=hello.get("version", ""), hostname=hello.get("hostname", ""), state="idle",
                      capabilities=list(hello.get("capabilities", [])),
-                     **{part: None for part in STATUS_PARTS})
+                     time=None, **{part: None for part in STATUS_PARTS})
         entry["disk"] = hello.get("disk")
         entry["last_seen"] = time.time()
         self.entries[rig.name] = entry
@@ -193,6 +196,7 @@ class RigBoard:
 
     # -- the ticker ----------------------------------------------------------------------------------------
     def ensure_running(self) -> None:
+        jobs_ensure(self)  # the alert checks, notifications and history sampling of this process (labweb.alerts.jobs)
         if self._tasks and not any(task.done() for task in self._tasks):
             return
         for task in self._tasks:

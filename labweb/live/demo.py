@@ -31,6 +31,10 @@ STOP_GRACE_SECONDS = 5.0
 DEMO_SUBJECT = "demo_mouse"
 DEMO_TRANSFER_MB_S = 8  # paced so a copy lasts a few seconds and its progress can be watched
 DEMO_CAMERA_BUFFER_MB = 64  # the spool buffer: small, so a camera starts in a blink on any laptop
+# One camera's data disk is simulated (labweb.live.demo_rig): 24 GB filling at 20 MB/s falls under the default
+# 20 GB alert limit after about 3 minutes, and is "cleaned up" (emptied) after about 19 minutes.
+DEMO_LOW_DISK = {"disk_gb": 24.0, "fill_mb_s": 20.0}
+DEMO_WEBHOOK_PORT_OFFSET = 10  # the demo's webhook receiver listens on the dashboard's port + 10
 
 
 @dataclass
@@ -169,6 +173,31 @@ def daphne_argv(port: int) -> list[str]:
 
 def agent_argv(config: Path) -> list[str]:
     return [sys.executable, "-m", "rigs.cli", "run", "--config", str(config)]
+
+
+def demo_low_disk_rig(names: list[str]) -> str | None:
+    """The rig whose disk runs low: cam-right when there is one, else the last camera."""
+    cameras = [name for name, kind, label in demo_rig_names(len(names)) if label is not None]
+    return "cam-right" if "cam-right" in cameras else (cameras[-1] if cameras else None)
+
+
+def demo_agent_argv(config: Path, *, low_disk: bool) -> list[str]:
+    if not low_disk:
+        return agent_argv(config)
+    return [sys.executable, "-m", "labweb.live.demo_rig", "--config", str(config),
+            "--disk-gb", str(DEMO_LOW_DISK["disk_gb"]), "--fill-mb-s", str(DEMO_LOW_DISK["fill_mb_s"])]
+
+
+def demo_webhook(*, port: int, root: Path) -> tuple[list[str], Path]:
+    """The demo's webhook receiver (its log in the data dir) and a destination that sends it every alert."""
+    from labweb.alerts.models import Destination
+
+    hook_port = port + DEMO_WEBHOOK_PORT_OFFSET
+    log = root / "webhooks.log"
+    Destination.objects.update_or_create(name="demo-webhook", defaults={
+        "url": f"json://127.0.0.1:{hook_port}/labweb", "email": "", "kinds": [], "enabled": True})
+    argv = [sys.executable, "-m", "labweb.alerts.receiver", "--port", str(hook_port), "--log", str(log)]
+    return argv, log
 
 
 def demo_root() -> Path:

@@ -3,6 +3,8 @@
 
 import { ago, bytes, duration, number } from "./format.js";
 import { stateLook, vocabulary } from "./vocabulary.js";
+import { cardAlerts } from "./alerts.js";
+import { rateChart } from "./charts.js";
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -27,28 +29,7 @@ function meter(fraction, cls) {
   return bar;
 }
 
-function sparkline(history) {
-  const canvas = el("canvas", { class: "rate-chart", width: "280", height: "50", title: "frames/s over the last 5 minutes" });
-  const ctx = canvas.getContext("2d");
-  if (history.length < 2) return canvas;
-  const t0 = history[history.length - 1].t - 300;
-  const top = Math.max(1, ...history.map((h) => h.fps)) * 1.1;
-  ctx.strokeStyle = "#2f6fdb";
-  ctx.lineWidth = 1.5;
-  ctx.beginPath();
-  history.forEach((h, i) => {
-    const x = ((h.t - t0) / 300) * canvas.width;
-    const y = canvas.height - (h.fps / top) * (canvas.height - 4) - 2;
-    if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-  });
-  ctx.stroke();
-  ctx.fillStyle = "#6b7280";
-  ctx.font = "10px sans-serif";
-  ctx.fillText(`${number(top / 1.1, 0)} fps`, 2, 10);
-  return canvas;
-}
-
-function spoolPart(spool, history) {
+function spoolPart(spool, entry) {
   const part = el("section", { class: "part spool" });
   part.append(el("h3", {}, spool.active ? "Spooling" : "Last series"));
   const queue = spool.queue_fill ?? 0;
@@ -65,7 +46,7 @@ function spoolPart(spool, history) {
   );
   part.append(el("div", { class: "muted small" }, `Queue ${number(queue * 100)}%`), meter(queue, queue > 0.8 ? "full" : queue > 0.5 ? "warn" : ""));
   if (spool.error || spool.reason) part.append(el("div", { class: spool.error ? "error" : "muted" }, spool.error || spool.reason));
-  part.append(sparkline(history));
+  part.append(rateChart(entry)); // from the server's history, so it survives a reload (charts.js)
   return part;
 }
 
@@ -177,6 +158,7 @@ export function renderCard(item, options) {
   stateBadge.dataset.state = state;
   stateBadge.className = `badge state-badge ${look.colour}`;
   card.querySelector(".activity").textContent = online ? activityOf(entry) : "";
+  cardAlerts(card, entry.rig); // the rig's open alerts (alerts.js)
   card.querySelector(".last-seen").textContent = ago(entry.last_seen);
   const disk = entry.disk;
   const used = disk && disk.total ? 1 - disk.free / disk.total : 0;
@@ -189,7 +171,7 @@ export function renderCard(item, options) {
   parts.replaceChildren();
   if (entry.session && entry.session.active) parts.append(sessionPart(entry.session));
   if (entry.task && entry.task.active) parts.append(taskPart(entry.task));
-  if (entry.spool && (entry.spool.active || entry.spool.file)) parts.append(spoolPart(entry.spool, item.history));
+  if (entry.spool && (entry.spool.active || entry.spool.file)) parts.append(spoolPart(entry.spool, entry));
   if (entry.transfer) parts.append(transferPart(entry.transfer));
   if (item.preview && online) {
     const img = el("img", { class: "preview", alt: `latest frame of ${entry.rig}`, width: String(item.preview.width), height: String(item.preview.height) });

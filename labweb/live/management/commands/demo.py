@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -39,11 +40,19 @@ class Command(BaseCommand):
 
         children: list[demo.Child] = []
         try:
+            os.environ.setdefault("LABWEB_URL", f"http://127.0.0.1:{port}")  # the links in the demo's notifications
             server = demo.spawn("daphne", demo.daphne_argv(port), log_dir=log_dir)
             children.append(server)
             demo.wait_for_port(port, timeout=30, child=server)
+            low_disk = demo.demo_low_disk_rig([config.parent.name for config in configs])
             for config in configs:
-                children.append(demo.spawn(f"rig-{config.parent.name}", demo.agent_argv(config), log_dir=log_dir))
+                argv = demo.demo_agent_argv(config, low_disk=config.parent.name == low_disk)
+                children.append(demo.spawn(f"rig-{config.parent.name}", argv, log_dir=log_dir))
+            hook_argv, hook_log = demo.demo_webhook(port=port, root=root)
+            children.append(demo.spawn("webhook-receiver", hook_argv, log_dir=log_dir))
+            if low_disk:
+                self.stdout.write(f"  {low_disk}'s data disk is simulated and runs low in a few minutes: see "
+                                  f"http://127.0.0.1:{port}/alerts/ and the webhook log {hook_log}")
             self._banner(port=port, user=user, password=password, children=children, log_dir=log_dir)
             self._supervise(stop, server)
         except RuntimeError as exc:
