@@ -39,6 +39,10 @@ DROP_REPORT_S = 1.0
 PREVIEW_EVERY_S = 0.2
 PREVIEW_MAX_PX = 512
 MAX_BATCH = 32
+# Small frames would otherwise turn a buffer of a gigabyte into millions of slots and pool buffers, each with its
+# own bookkeeping (seen: 9 GB of memory for 8x8 frames). This many frames is minutes at any real camera rate.
+MAX_RING_SLOTS = 16384
+MAX_POOL_BUFFERS = 2048
 
 EventCallback = Callable[[str, dict[str, Any]], None]
 
@@ -114,7 +118,7 @@ class Series:
         self._holds_slots = (codec.encode is None or codec.name == "none") and not self._transpose
         budget = int(settings.buffer_mb * MIB)
         self.pending_limit = 0 if self._holds_slots else max(budget // 4, 2 * settings.workers * self.frame_bytes)
-        slots = (budget - self.pending_limit) // self.frame_bytes
+        slots = min((budget - self.pending_limit) // self.frame_bytes, MAX_RING_SLOTS)
         if slots < 2:
             raise ValueError(f"buffer_mb={settings.buffer_mb} holds fewer than 2 frames of {self.frame_bytes} B")
         self.ring: FrameRing | None = FrameRing(int(slots), self.frame_shape, np.dtype(source.dtype))
@@ -122,7 +126,7 @@ class Series:
         self._pool: BufferPool | None = None
         if not self._holds_slots and (codec.into or codec.name == "none"):
             size = self.frame_bytes + MAX_OVERHEAD
-            self._pool = BufferPool(max(settings.workers + 1, self.pending_limit // size), size)
+            self._pool = BufferPool(max(settings.workers + 1, min(self.pending_limit // size, MAX_POOL_BUFFERS)), size)
         self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._ready: dict[int, _Item] = {}

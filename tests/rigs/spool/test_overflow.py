@@ -8,7 +8,7 @@ import pytest
 
 from rigs.spool.pipeline import drop_events
 
-from .conftest import camera
+from .conftest import camera, settings
 
 
 def _numbers(descr: bytes) -> set[int]:
@@ -64,3 +64,19 @@ def test_few_output_buffers_still_write_every_frame_in_order(run_series, compres
         assert stored == sorted(stored)
         for n, frame_no in enumerate(stored):
             np.testing.assert_array_equal(f["ImageData"][n], cam.frame(frame_no).T)
+
+
+def test_tiny_frames_do_not_turn_the_buffer_into_millions_of_slots(tmp_path):
+    """8x8 frames and a gigabyte of buffer: the ring and the pool stay at a bounded count, not one per 128 bytes."""
+    from rigs.spool.pipeline import MAX_POOL_BUFFERS, MAX_RING_SLOTS
+
+    from rigs.spool import SpoolController
+
+    controller = SpoolController(camera(shape=(8, 8), fps=500))
+    controller.start(settings(tmp_path, max_frames=50, buffer_mb=1024))
+    try:
+        series = controller._series
+        assert series.ring.slots <= MAX_RING_SLOTS
+        assert series._pool is None or series._pool.count <= MAX_POOL_BUFFERS
+    finally:
+        controller.stop()
