@@ -25,6 +25,8 @@ class Rig(models.Model):
         "the name of its description and stub on the server, so no two rigs of one session may share it.",
     )
     echo_uri = models.CharField(max_length=200, blank=True, help_text="Where the rig listens for the echo protocol.")
+    location = models.CharField(max_length=64, blank=True, help_text="Where it stands (a room, a bench, a group): "
+                                "the front page groups and filters rigs by it.")
     token_hash = models.CharField(
         max_length=64, blank=True, db_index=True, help_text="SHA-256 of the agent token; empty means no token works."
     )

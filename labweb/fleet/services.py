@@ -31,10 +31,11 @@ class CommandRefused(Exception):
         self.command = command
 
 
-def rig_create(*, name: str, kind: str = "video", echo_uri: str = "") -> tuple[Rig, str]:
+def rig_create(*, name: str, kind: str = "video", echo_uri: str = "", location: str = "") -> tuple[Rig, str]:
     """Register a rig and return it with its agent token, which is never stored and cannot be shown again."""
     token = token_new()
-    rig = Rig(name=name, kind=kind, echo_uri=echo_uri, token_hash=token_hash(token), token_created_at=timezone.now())
+    rig = Rig(name=name, kind=kind, echo_uri=echo_uri, location=location, token_hash=token_hash(token),
+              token_created_at=timezone.now())
     rig.full_clean()
     rig.save()
     return rig, token

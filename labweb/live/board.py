@@ -60,6 +60,8 @@ def rig_entry(rig: Rig, *, online: bool) -> dict[str, Any]:
         "capabilities": list(rig.capabilities or []),
         "last_seen": rig.last_seen.timestamp() if rig.last_seen else None,
         "state": status.get("state", "idle") if online else OFFLINE,
+        "location": rig.location,
+        "out_of_service": rig.out_of_service,
     }
     for field in STATUS_FIELDS[1:]:
         entry[field] = status.get(field)

@@ -50,6 +50,11 @@ def demo_rig_names(count: int) -> list[tuple[str, str, str | None]]:
     return names
 
 
+def demo_location(index: int) -> str:
+    """Rooms of eight rigs, so a demo of many rigs shows the front page's grouping by room."""
+    return f"Room {index // 8 + 1}"
+
+
 def demo_echo_uri(port: int, index: int) -> str:
     """Echo ports follow the dashboard's (8000 -> 11101, 11102, ...), so two demos on two ports never collide."""
     return f"udp://127.0.0.1:{port + 3101 + index}"
@@ -74,7 +79,8 @@ def demo_rig_configs(*, count: int, port: int, root: Path) -> list[Path]:
     for index, (name, kind, label) in enumerate(demo_rig_names(count)):
         rig = Rig.objects.filter(name=name).first()
         if rig is None:
-            rig, token = fleet_services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index))
+            rig, token = fleet_services.rig_create(name=name, kind=kind, echo_uri=demo_echo_uri(port, index),
+                                                   location=demo_location(index))
         else:
             token = fleet_services.rig_token_rotate(rig=rig)
             rig.echo_uri = demo_echo_uri(port, index)

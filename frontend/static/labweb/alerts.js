@@ -66,3 +66,8 @@ export function cardAlerts(card, rig) {
 
 poll();
 setInterval(poll, POLL_MS);
+
+// The active alerts of one rig (the fleet table lists them among what needs attention).
+export function alertsOf(rig) {
+  return state.alerts.filter((a) => a.rig === rig);
+}

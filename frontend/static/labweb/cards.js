@@ -29,23 +29,27 @@ function meter(fraction, cls) {
   return bar;
 }
 
+// Why a series ended, in words (the spooler's reason codes).
+const ENDED = { requested: "stopped by an operator", max_frames: "reached its frame limit", end_of_source: "the camera ran out of frames",
+  disk_full: "the disk filled up", error: "an error", agent_restart: "its agent restarted" };
+
 function spoolPart(spool, entry) {
   const part = el("section", { class: "part spool" });
   part.append(el("h3", {}, spool.active ? "Spooling" : "Last series"));
   const queue = spool.queue_fill ?? 0;
-  part.append(
-    facts([
-      ["Frames", number(spool.frames), "spool-frames"],
-      ["Rate", `${number(spool.fps, 1)} frames/s`, "spool-fps"],
-      ["In / to disk", `${number(spool.mb_s_in, 1)} / ${number(spool.mb_s_disk, 1)} MB/s`],
-      ["Compression", `${number(spool.ratio, 2)}×`],
-      ["Dropped", number(spool.dropped), spool.dropped ? "spool-dropped error" : "spool-dropped"],
-      ["Disk full in", duration(spool.seconds_to_full)],
-      ["File", spool.file ? spool.file.split(/[\\/]/).pop() : "–", "spool-file"],
-    ]),
-  );
-  part.append(el("div", { class: "muted small" }, `Queue ${number(queue * 100)}%`), meter(queue, queue > 0.8 ? "full" : queue > 0.5 ? "warn" : ""));
-  if (spool.error || spool.reason) part.append(el("div", { class: spool.error ? "error" : "muted" }, spool.error || spool.reason));
+  const rows = [
+    ["File", spool.file ? spool.file.split(/[\\/]/).pop() : "–", "spool-file"],
+    ["Frames", number(spool.frames), "spool-frames"],
+    ["Rate", `${number(spool.fps, 1)} frames/s`, "spool-fps"],
+    ["In / to disk", `${number(spool.mb_s_in, 1)} / ${number(spool.mb_s_disk, 1)} MB/s`],
+    ["Compression", `${number(spool.ratio, 2)}×`],
+    ["Dropped", number(spool.dropped), spool.dropped ? "spool-dropped error" : "spool-dropped"],
+  ];
+  if (spool.active) rows.push(["Buffer", `${number(queue * 100)}% full`, "spool-queue"], ["Disk full in", duration(spool.seconds_to_full)]);
+  else if (spool.reason) rows.push(["Ended", ENDED[spool.reason] || spool.reason, "spool-ended"]);
+  part.append(facts(rows));
+  if (spool.active) part.append(meter(queue, queue > 0.8 ? "full" : queue > 0.5 ? "warn" : ""));
+  if (spool.error) part.append(el("div", { class: "error" }, spool.error));
   part.append(rateChart(entry)); // from the server's history, so it survives a reload (charts.js)
   return part;
 }
@@ -162,7 +166,8 @@ export function renderCard(item, options) {
   card.querySelector(".last-seen").textContent = ago(entry.last_seen);
   const disk = entry.disk;
   const used = disk && disk.total ? 1 - disk.free / disk.total : 0;
-  card.querySelector(".disk-text").textContent = disk ? `${bytes(disk.free)} free of ${bytes(disk.total)}` : "–";
+  // The bar draws the used part; the words say both, so nobody reads the bar as what is left.
+  card.querySelector(".disk-text").textContent = disk ? `${bytes(disk.free)} free of ${bytes(disk.total)} (${Math.round(used * 100)}% used)` : "–";
   const diskMeter = card.querySelector(".disk-meter");
   diskMeter.className = `meter disk-meter ${used > 0.95 ? "full" : used > 0.85 ? "warn" : ""}`;
   diskMeter.firstElementChild.style.width = `${used * 100}%`;

@@ -1,49 +1,90 @@
-// The front page: one live card per rig, updated from the live link without reloading.
+// The front page: every rig, live. Two views of the same entries: the fleet table (one row per rig, the rigs that
+// need attention first; a rig's card opens under its row) and the cards (every rig's card). The view and the
+// table's filters are kept in the URL; a lab of a dozen rigs or more starts with the table.
 
-import { LiveLink } from "./live.js";
+import { onAlerts } from "./alerts.js";
 import { renderCard } from "./cards.js";
+import { fleetTable } from "./fleet.js";
+import { LiveLink } from "./live.js";
 import { multiSpoolPanel } from "./multispool.js";
 import { stateLook } from "./vocabulary.js";
 
+const TABLE_FROM = 12; // rigs from which the page starts with the table
 const grid = document.getElementById("rig-grid");
 const empty = document.getElementById("rig-empty");
 const summary = document.getElementById("rig-summary");
 const template = document.getElementById("rig-card-template");
+const fleetBox = document.getElementById("fleet");
+const viewButtons = document.querySelectorAll("[data-view]");
 const isOperator = grid.dataset.operator === "true";
 
-const rigs = new Map(); // name -> {entry, card, history}
+const rigs = new Map(); // name -> {entry, card, preview, reply, open}
+let view = new URLSearchParams(location.search).get("view") || "";
 // The several-rigs panel gets the entries and a way to send; it never reads the cards.
-const panel = isOperator ? multiSpoolPanel(grid, { send: (rig, action, params, done) => sendCommand(rig, action, params, done) }) : null;
+const panel = isOperator ? multiSpoolPanel(fleetBox, { send: (rig, action, params, done) => sendCommand(rig, action, params, done) }) : null;
+const fleet = fleetTable(fleetBox, { onDetails: showDetails });
 
-function card(name) {
-  let item = rigs.get(name);
-  if (!item) {
-    const node = template.content.firstElementChild.cloneNode(true);
-    node.dataset.rig = name;
-    item = { entry: null, card: node, history: [], preview: null, reply: null };
-    rigs.set(name, item);
-    const names = [...rigs.keys()].sort();
+function item(name) {
+  let found = rigs.get(name);
+  if (!found) {
+    const card = template.content.firstElementChild.cloneNode(true);
+    card.dataset.rig = name;
+    found = { entry: null, card, preview: null, reply: null, open: false };
+    rigs.set(name, found);
+    const names = [...rigs.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     const next = names[names.indexOf(name) + 1];
-    grid.insertBefore(node, next ? rigs.get(next).card : null);
+    if (view === "cards") grid.insertBefore(card, next ? rigs.get(next).card : null);
   }
-  return item;
+  return found;
+}
+
+// A card is drawn only where it can be seen: every card in the card view, opened ones in the table view.
+function shown(found) {
+  return view === "cards" || found.open;
 }
 
 function upsert(entry) {
-  const item = card(entry.rig);
-  item.entry = entry;
-  const spool = entry.spool;
-  if (spool && spool.fps !== undefined) {
-    item.history.push({ t: Date.now() / 1000, fps: spool.fps || 0, mbps: spool.mb_s_in || 0 });
-    const cutoff = Date.now() / 1000 - 300;
-    while (item.history.length && item.history[0].t < cutoff) item.history.shift();
-  }
-  draw(item);
+  const found = item(entry.rig);
+  found.entry = entry;
+  fleet.update(entry);
+  if (shown(found)) draw(found);
 }
 
-function draw(item) {
-  renderCard(item, { isOperator, send: sendCommand });
+function draw(found) {
+  renderCard(found, { isOperator, send: sendCommand });
 }
+
+function showDetails(name, open) {
+  const found = rigs.get(name);
+  found.open = open;
+  if (view === "table") fleet.attach(name, open ? found.card : null);
+  if (open) draw(found);
+}
+
+function setView(next) {
+  view = next;
+  const query = new URLSearchParams(location.search);
+  query.set("view", view);
+  history.replaceState(null, "", `?${query}`);
+  for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
+  fleetBox.hidden = view !== "table";
+  grid.hidden = view !== "cards";
+  if (view === "cards") {
+    for (const name of [...rigs.keys()].sort()) {
+      const found = rigs.get(name);
+      fleet.attach(name, null);
+      grid.append(found.card);
+      if (found.entry) draw(found);
+    }
+  } else {
+    for (const [name, found] of rigs) {
+      found.card.remove();
+      if (found.open) fleet.attach(name, found.card);
+    }
+  }
+}
+
+for (const button of viewButtons) button.addEventListener("click", () => setView(button.dataset.view));
 
 function refreshSummary() {
   const all = [...rigs.values()].filter((i) => i.entry);
@@ -54,15 +95,15 @@ function refreshSummary() {
 }
 
 function sendCommand(rig, action, params, done) {
-  const item = rigs.get(rig);
-  item.reply = { text: `${action}: sending…`, error: false };
-  draw(item);
+  const found = rigs.get(rig);
+  found.reply = { text: `${action}: sending…`, error: false };
+  if (shown(found)) draw(found);
   link.command(rig, action, params, (message) => {
     const command = message.command;
     if (done) done(message.error);
-    if (message.error) item.reply = { text: `${action}: ${message.error}`, error: true };
-    else item.reply = { text: `${action}: sent`, error: false, id: command && command.id };
-    draw(item);
+    if (message.error) found.reply = { text: `${action}: ${message.error}`, error: true };
+    else found.reply = { text: `${action}: sent`, error: false, id: command && command.id };
+    if (shown(found)) draw(found);
   });
 }
 
@@ -90,29 +131,30 @@ function answered(command) {
 }
 
 function onCommandUpdate(command) {
-  const item = rigs.get(command.rig);
-  if (!item) return;
-  item.reply = { text: answered(command), error: ["failed", "refused", "unanswered"].includes(command.state) };
-  draw(item);
+  const found = rigs.get(command.rig);
+  if (!found) return;
+  found.reply = { text: answered(command), error: ["failed", "refused", "unanswered"].includes(command.state) };
+  if (shown(found)) draw(found);
 }
 
 const link = new LiveLink("/ws/dashboard/", {
   onState(state) {
-    grid.classList.toggle("stale", state !== "up");
+    document.body.classList.toggle("stale", state !== "up");
   },
   onSnapshot(message) {
     const names = new Set(message.rigs.map((r) => r.rig));
-    for (const [name, item] of rigs) {
-      if (!names.has(name)) { item.card.remove(); rigs.delete(name); }
+    for (const [name, found] of rigs) {
+      if (!names.has(name)) { found.card.remove(); fleet.remove(name); rigs.delete(name); }
     }
+    if (!view) setView(message.rigs.length >= TABLE_FROM ? "table" : "cards");
     message.rigs.forEach(upsert);
     refreshSummary();
   },
   onFrame(message) {
     message.rigs.forEach(upsert);
     for (const preview of message.previews || []) {
-      const item = rigs.get(preview.rig);
-      if (item) { item.preview = preview; draw(item); }
+      const found = rigs.get(preview.rig);
+      if (found) { found.preview = preview; if (shown(found)) draw(found); }
     }
     (message.commands || []).forEach(onCommandUpdate);
     refreshSummary();
@@ -122,7 +164,9 @@ const link = new LiveLink("/ws/dashboard/", {
   },
 });
 
+if (view) setView(view);
 link.start();
 window.labwebLink = link; // a handle for the browser console and the browser tests; no module reads it
-// "Last seen" and offline ages move even when nothing arrives.
-setInterval(() => rigs.forEach((item) => item.entry && draw(item)), 1000);
+// "Last seen" and offline ages move even when nothing arrives; so do the alerts on the cards.
+setInterval(() => rigs.forEach((found) => found.entry && shown(found) && draw(found)), 1000);
+onAlerts(() => rigs.forEach((found) => found.entry && shown(found) && draw(found)));

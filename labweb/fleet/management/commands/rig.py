@@ -21,6 +21,7 @@ class Command(BaseCommand):
         add.add_argument("name")
         add.add_argument("--kind", default="video", help="device tag: behavior, video, ephys or any name")
         add.add_argument("--echo-uri", default="", help="where the rig listens for the echo protocol")
+        add.add_argument("--location", default="", help="where it stands (a room, a bench): the front page groups by it")
         token = sub.add_parser("token", help="rotate a rig's agent token and print the new one")
         token.add_argument("name")
         revoke = sub.add_parser("revoke", help="revoke a rig's agent token (its agent can no longer connect)")
@@ -44,10 +45,10 @@ class Command(BaseCommand):
         except Rig.DoesNotExist:
             raise CommandError(f"no rig named {name!r} (see `labweb rig list`)") from None
 
-    def _add(self, *, name, kind, echo_uri, **_):
+    def _add(self, *, name, kind, echo_uri, location, **_):
         if Rig.objects.filter(name=name).exists():
             raise CommandError(f"a rig named {name!r} exists already; `labweb rig token {name}` gives it a new token")
-        rig, token = services.rig_create(name=name, kind=kind, echo_uri=echo_uri)
+        rig, token = services.rig_create(name=name, kind=kind, echo_uri=echo_uri, location=location)
         self.stderr.write(f"Rig {rig.name} ({rig.kind}) registered. Its agent token, shown only this once:")
         self.stdout.write(token)
 

@@ -1,0 +1,50 @@
+"""The front page as a fleet table: the rigs that need attention first, filters kept in the URL, a rig's card on
+demand, and the view a person chose kept too."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_fleet_table_puts_trouble_first_filters_by_url_and_opens_a_card(demo, page):
+    demo.login(page)
+    page.goto(demo.url + "/?view=table")
+    rows = page.locator("#fleet-table tbody tr[data-rig]")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#fleet-table tbody tr[data-rig='cam-left'] td[data-column='state']")).to_have_text("Idle")
+
+    os.kill(demo.pids["cam-right"], signal.SIGKILL)  # a rig whose PC died: it needs attention
+    expect(rows.first).to_have_attribute("data-rig", "cam-right", timeout=30_000)
+    expect(rows.first.locator("td[data-column='problems']")).to_contain_text("offline")
+    expect(rows.first.locator("td[data-column='state']")).to_have_text("Offline")
+
+    page.get_by_label("needs attention").check()
+    expect(page).to_have_url(demo.url + "/?view=table&problems=1")
+    expect(rows.locator("visible=true")).to_have_count(1)
+    page.reload()  # the filters live in the URL: a bookmark shows the same rigs
+    expect(page.get_by_label("needs attention")).to_be_checked()
+    expect(rows.locator("visible=true")).to_have_count(1)
+    page.get_by_label("needs attention").uncheck()
+
+    page.locator("#fleet-table th[data-column='rig'] button").click()  # sorted by name
+    expect(page.locator("#fleet-table th[data-column='rig']")).to_have_attribute("aria-sort", "ascending")
+    expect(rows.first).to_have_attribute("data-rig", "behavior")
+    assert "sort=rig" in page.url
+
+    row = page.locator("#fleet-table tr[data-rig='cam-left']")
+    row.locator("button.details").click()  # the card, on demand, under its row
+    card = page.locator("#fleet-table tr.fleet-details .rig-card[data-rig='cam-left']")
+    expect(card).to_be_visible()
+    expect(card.locator(".state-badge")).to_have_text("Idle")
+    row.locator("button.details").click()
+    expect(card).to_have_count(0)
+
+    page.get_by_role("button", name="Cards").click()
+    expect(page.locator("#rig-grid .rig-card")).to_have_count(3)
+    assert "view=cards" in page.url and "sort=rig" in page.url  # the choice is kept for a reload
