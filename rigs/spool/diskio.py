@@ -219,7 +219,10 @@ class DirectFile:
             # there has crashed the process. The descriptor is kept open in that case; this is the last guard.
             log.warning("%s: truncate after close ignored", self.path)
             return size
-        os.ftruncate(self._plain, size)
+        # HDF5 truncates to its end of allocation at every flush; when that is the size already, ftruncate would
+        # still free the blocks a reserve allocated past the end (reserve.py): skip it.
+        if os.fstat(self._plain).st_size != size:
+            os.ftruncate(self._plain, size)
         return size
 
     def flush(self) -> None:

@@ -23,10 +23,10 @@ from rigs.spool.blosc import MAX_OVERHEAD
 from rigs.spool.codecs import Codec
 from rigs.spool.diskio import CacheTrimmer
 from rigs.spool.h5layout import Chunk, SeriesFile, finalize
-from rigs.spool.preview import downsample
 from rigs.spool.preflight import FRAME_OVERHEAD_BYTES
+from rigs.spool.preview import downsample
 from rigs.spool.rates import RateMeter
-from rigs.spool.reserve import DiskReserve, is_no_space, reserve_size, stale_sweep
+from rigs.spool.reserve import is_no_space, reserve_open, reserve_size, stale_sweep
 from rigs.spool.result import DISK_FULL, SeriesResult
 from rigs.spool.ring import BufferPool, FrameRing
 from rigs.spool.settings import SpoolSettings
@@ -148,8 +148,7 @@ class Series:
         self.disk_free = free_space(self.path.parent)
         # Room for the end of the series, taken now and given back for the close (reserve.py).
         stale_sweep(self.path.parent)
-        self.reserve = DiskReserve(self.path, reserve_size(self.frame_bytes))
-        self.reserve.create()
+        self.reserve = reserve_open(self.path, reserve_size(self.frame_bytes))
         self._full = threading.Event()  # the disk filled up: frames still waiting are dropped, the file is closed
         if file.fileobj is not None:
             file.fileobj.on_full = self._on_disk_full
@@ -310,13 +309,15 @@ class Series:
             with CacheTrimmer(self.path, every_bytes=int(self.settings.sync_every_mb * MIB),
                               interval=self.settings.flush_interval_s) as trimmer:
                 self._write_frames(trimmer)
-                self.reserve.release()  # the room kept for the close is the close's now
+                if not self.reserve.in_file:
+                    self.reserve.release()  # a reserve file gives its room to the close now
                 self._write_tail()
                 self.file.close()
             finalize(self.path, self._end_entries(), swmr=self.settings.swmr)
             complete = True
         except Exception as exc:
-            self.reserve.release()
+            if not self.reserve.in_file:  # an in-file reserve still holds the room the close needs
+                self.reserve.release()
             if is_no_space(exc):
                 log.error("writing %s: the disk is full: %s", self.path, exc)
                 self.request_stop(DISK_FULL, f"disk full while writing {self.path.name}: {exc}")
@@ -329,11 +330,12 @@ class Series:
             self._finish(complete)
 
     def _on_disk_full(self) -> bool:
-        """The file's driver hit ENOSPC (someone else filled the disk): give back the reserve and stop."""
+        """The file's driver hit ENOSPC (someone else filled the disk): stop, and give a reserve file's room back
+        so the write can be tried again (an in-file reserve keeps its room for the close)."""
         self._full.set()
         self.request_stop(DISK_FULL, f"disk full on {self.path.parent}: series stopped after {self.written} frames "
                                      "written (the rest of what the camera sent was dropped)")
-        return self.reserve.release()
+        return False if self.reserve.in_file else self.reserve.release()
 
     def _write_frames(self, trimmer: CacheTrimmer) -> None:
         last_flush = last_disk = time.monotonic()
@@ -374,7 +376,7 @@ class Series:
             else:
                 need = sum(i.nbytes or self.frame_bytes for i in batch) + len(batch) * FRAME_OVERHEAD_BYTES
                 self.disk_free = self._free_space(self.path.parent)
-                if self.disk_free - need >= WRITE_FLOOR_BYTES:
+                if self.disk_free - need >= WRITE_FLOOR_BYTES and self.reserve.ensure(need):
                     return True
                 self._full.set()
             self.request_stop(DISK_FULL, (
