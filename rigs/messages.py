@@ -114,7 +114,7 @@ def validate(message: Any) -> dict:
     if not isinstance(message, dict):
         raise MessageError(f"a message must be a JSON object, not {type(message).__name__}")
     kind = message.get("type")
-    if kind not in _SCHEMAS:
+    if not isinstance(kind, str) or kind not in _SCHEMAS:
         raise MessageError(f"unknown message type {kind!r}")
     for field in _SCHEMAS[kind]:
         if field.name not in message:

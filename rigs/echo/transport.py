@@ -82,6 +82,8 @@ class EchoEndpoint:
         self.allow = allow if listening else None  # a sending endpoint only hears its one peer anyway
         self.dropped = 0  # malformed input ignored
         self._drop_logged: dict[str, float] = {}
+        self._report_logged: dict[str, float] = {}
+        self._retry_logged: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -234,16 +236,22 @@ class EchoEndpoint:
         elif not event.legacy:
             self._dropped(addr, event.reason, raw)
 
+    def _log_due(self, logged: dict[str, float], addr: Addr) -> bool:
+        """True at most once a minute per peer host (a flood from one peer is one log line a minute)."""
+        now = _now()
+        last = logged.get(addr[0])
+        if last is not None and now - last < DROP_LOG_EVERY_S:
+            return False
+        if len(logged) >= _DROP_LOG_PEERS:
+            logged.clear()
+        logged[addr[0]] = now
+        return True
+
     def _dropped(self, addr: Addr, reason: str, raw: bytes) -> None:
         """Malformed input: counted, and logged at most once a minute per peer (with how many since)."""
         self.dropped += 1
-        now = _now()
-        last = self._drop_logged.get(addr[0])
-        if last is not None and now - last < DROP_LOG_EVERY_S:
+        if not self._log_due(self._drop_logged, addr):
             return
-        if len(self._drop_logged) >= _DROP_LOG_PEERS:
-            self._drop_logged.clear()
-        self._drop_logged[addr[0]] = now
         log.warning("[%s] dropped input from %s:%d: %s: %r (%d dropped in all; next log line for this peer in a "
                     "minute at the earliest)", self.name, addr[0], addr[1], reason, raw[:80], self.dropped)
 
@@ -264,9 +272,10 @@ class EchoEndpoint:
             log.debug("[%s] unsolicited %s from %s:%d", self.name, event.message.name, *event.addr)
 
     def _error_report(self, event: ErrorReport) -> None:
-        log.error("[%s] %s:%d reports that its %s handler failed: %s",
-                  self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text)
         waiter = event.reply_to
+        if waiter is not None or self._log_due(self._report_logged, event.addr):  # unasked-for: once a minute
+            log.error("[%s] %s:%d reports that its %s handler failed: %s",
+                      self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text[:200])
         if waiter is not None and not waiter.done():
             waiter.set_exception(RemoteError(self.name, event.code, event.text))
         elif self.on_error_report is not None:
@@ -344,8 +353,9 @@ class _ConfirmedSend:
         if self.confirmed or (self.future is not None and self.future.done()):
             return
         if self.attempt < ep.attempts:
-            log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
-                        ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
+            if ep._log_due(ep._retry_logged, self.addr):  # a peer that never echoes: one line a minute, not per send
+                log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
+                            ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
             self._send()
             return
         exc = EchoTimeout(f"{ep.name}: no echo from {self.addr[0]}:{self.addr[1]} after {ep.attempts} attempts")
