@@ -8,7 +8,6 @@ import json
 import logging
 import time
 
-import pytest
 from websockets.asyncio.server import serve
 
 from rigs import link as link_module
