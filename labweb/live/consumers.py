@@ -19,7 +19,7 @@ from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 from .auth import refuse_agent
 from .board import DASHBOARD_GROUP, command_entry, get_board
 from .echo_hosts import echo_hosts_list, get_watcher
-from .inputs import InputError, browser_message
+from .inputs import InputError, answer, browser_message
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         error = {"type": "error", "error": reason[:2000]}
         if seq is not None:
             error["seq"] = seq
-        await self.send(text_data=encode(error))
+        await answer(self, encode(error))
         if self.bad_messages >= MAX_BAD_MESSAGES:
             log.warning("rig %s: %d bad messages in a row; closing its socket", self.rig.name, self.bad_messages)
             await self.close(code=4400)
@@ -182,7 +182,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         try:
             message = browser_message(text_data if text_data is not None else bytes_data)
         except InputError as exc:  # answered, and the socket stays open
-            await self.send(text_data=json.dumps({"type": "error", "error": str(exc)}))
+            await answer(self, json.dumps({"type": "error", "error": str(exc)}))
             return
         kind = message["type"]
         if kind == "snapshot":

@@ -4,6 +4,7 @@ socket stays open (one bad message must not cut an operator off)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rigs.jsonbounds import JSONBoundsError, bounded_loads
@@ -27,3 +28,12 @@ def browser_message(text: str | bytes | None) -> dict[str, Any]:
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise InputError("expected {type: snapshot|command}")
     return message
+
+
+async def answer(consumer, text: str) -> None:
+    """Send an answer to a refused message; if the client closed its socket meanwhile (a client that floods and
+    leaves), drop it quietly: daphne would log a traceback for every queued answer otherwise."""
+    try:
+        await consumer.send(text_data=text)
+    except Exception as exc:  # autobahn's Disconnected, or a socket already closing
+        logging.getLogger(__name__).debug("answer dropped, socket closed: %s", exc)
