@@ -6,10 +6,14 @@ REDIS_URL           redis://... to use channels_redis instead of the in-memory l
 LABWEB_SECRET_KEY   the secret key (default: generated once, kept in the data dir)
 LABWEB_DEBUG        1 to turn debug on (default off)
 LABWEB_ALLOWED_HOSTS, LABWEB_CSRF_TRUSTED_ORIGINS   comma-separated
+Behind TLS (see README "Security"): LABWEB_SECURE_COOKIES, LABWEB_HSTS_SECONDS, LABWEB_SSL_REDIRECT,
+LABWEB_TRUST_X_FORWARDED_PROTO; LABWEB_CSP, LABWEB_CSP_REPORT_ONLY; LABWEB_LOGIN_FAILURES,
+LABWEB_LOGIN_LOCKOUT_MINUTES.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -65,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",  # login throttling: failed logins per user and address, in the database (every process sees them)
     "labweb.records",
     "labweb.fleet",
     "labweb.live",
@@ -76,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "labweb.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "labweb.urls"
@@ -116,7 +123,9 @@ DATABASES = {
         "TEST": {"NAME": DATA_DIR / "test_labweb.sqlite3"},
         "OPTIONS": {
             # WAL + a busy timeout: agents, the relay and page views write at once.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # synchronous=FULL: the dashboard acks a rig's events once they are committed, and the rig then
+            # deletes them; in WAL mode NORMAL may lose the last commits to a power cut (FULL does not).
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
         },
@@ -137,6 +146,21 @@ if os.environ.get("REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user and address before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After LABWEB_LOGIN_FAILURES failed logins for one user name from one address, that pair is locked out for
+# LABWEB_LOGIN_LOCKOUT_MINUTES (other users and addresses are not); a success resets the count.
+# `labweb axes_reset` unlocks everyone; the admin lists attempts and lockouts. Behind a proxy, run daphne with
+# --proxy-headers so the client's address (not the proxy's) is the one counted.
+AXES_FAILURE_LIMIT = int(os.environ.get("LABWEB_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=float(os.environ.get("LABWEB_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "labweb.security.lockout_response"  # a 429 page saying why and for how long, and a log line
+AXES_VERBOSE = False  # one warning line per lockout (labweb's), not axes' own lines per attempt
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -148,6 +172,29 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("LABWEB_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
+
+# Served behind TLS (README "Security"): cookies only over HTTPS, HSTS, and (behind a proxy that terminates TLS)
+# trust its X-Forwarded-Proto. Off by default: the embedded default serves plain HTTP on a lab network.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_flag("LABWEB_SECURE_COOKIES")
+SECURE_HSTS_SECONDS = int(os.environ.get("LABWEB_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("LABWEB_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_SSL_REDIRECT = _env_flag("LABWEB_SSL_REDIRECT")
+if _env_flag("LABWEB_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every page (labweb.security); pages carry no inline script or style.
+# LABWEB_CSP replaces the policy ("" turns it off); LABWEB_CSP_REPORT_ONLY=1 only reports violations.
+# Scripts are ES modules from /static/, styles one stylesheet, previews data: PNGs, the live link a same-origin
+# websocket ('self' covers ws:/wss: to the page's own host).
+LABWEB_CSP = os.environ.get("LABWEB_CSP", (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+))
+LABWEB_CSP_REPORT_ONLY = _env_flag("LABWEB_CSP_REPORT_ONLY")
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [FRONTEND_DIR / "static"]
@@ -200,7 +247,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # QuietRefusals: a 403 or a suspicious request is one line, not a traceback anyone could repeat at will.
+    "filters": {"quiet_refusals": {"()": "labweb.security.QuietRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_refusals"]}},
     # One handler at the root: labweb's records propagate to it (and to pytest's log capture).
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

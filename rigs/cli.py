@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-from rigs import __version__
+from rigs import __version__, logsafe
 
 # Each module adds its own sub-commands through `register(subparsers)`; a sub-command sets
 # `func(args) -> int` as its default. Kept as a list so one part of the rig side never has to
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logsafe.install()  # -v shows websockets' handshake headers: never the rig token
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

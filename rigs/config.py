@@ -70,6 +70,7 @@ class RigConfig:
     dashboard: str | None
     token: str | None
     echo: str = DEFAULT_ECHO
+    echo_allow: tuple[str, ...] = ()  # peers (hosts, addresses, networks) the echo listener obeys besides loopback
     main_sync: bool = False
     local_subjects: Path | None = None
     remote_subjects: Path | None = None
@@ -97,7 +98,8 @@ class RigConfig:
         return base / "events.sqlite3"
 
 
-_TOP_KEYS = {"name", "kind", "tag", "dashboard", "token", "token_file", "echo", "main_sync", "data", "camera", "task",
+_TOP_KEYS = {"name", "kind", "tag", "dashboard", "token", "token_file", "echo", "echo_allow", "main_sync", "data",
+             "camera", "task",
              "spool", "transfer", "state_dir", "status_interval"}
 _DATA_KEYS = {"local_subjects", "remote_subjects"}
 _TASK_KEYS = {"protocol", "collection", "source", "trial_seconds", "procedures", "projects"}
@@ -235,6 +237,22 @@ def _token(data: dict, base: Path) -> str | None:
     return str(data["token"]) if data.get("token") else None
 
 
+def _echo_allow(data: dict) -> tuple[str, ...]:
+    """`echo_allow:` a list of host names, addresses and networks (e.g. 10.0.0.0/24), checked here."""
+    from rigs.echo.allow import networks_parse
+
+    value = data.get("echo_allow") or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("echo_allow must be a list of host names, addresses or networks (e.g. 10.0.0.0/24)")
+    try:
+        networks_parse(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return tuple(value)
+
+
 def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None = None) -> RigConfig:
     if not isinstance(data, dict):
         raise ConfigError("the configuration must be a mapping of keys to values")
@@ -259,6 +277,7 @@ def config_from_dict(data: Any, *, base: Path = Path("."), source: Path | None =
         dashboard=str(data["dashboard"]) if data.get("dashboard") else None,
         token=_token(data, base),
         echo=str(data.get("echo") or DEFAULT_ECHO),
+        echo_allow=_echo_allow(data),
         main_sync=bool(data.get("main_sync", False)),
         local_subjects=_path(dirs.get("local_subjects"), base),
         remote_subjects=remote_subjects,

@@ -15,10 +15,17 @@ from pathlib import Path, PurePath
 # rather than "not a session path".
 _SUBJECT_IN_PATH = r"[\w.-]+"
 _SUBJECT_OK = re.compile(r"[\w-]+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"\d{1,3}")
+# Dates and numbers are ASCII digits: \d alone also matches other scripts' digits, which int() reads as numbers.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_NUMBER = re.compile(r"\d{1,3}", re.ASCII)
 _TAG_OK = re.compile(r"[\w-]+")
-_EXP_REF = re.compile(rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})_(?P<number>\d{{1,3}})_(?P<subject>{_SUBJECT_IN_PATH})")
+_EXP_REF = re.compile(rf"(?P<date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})_(?P<number>[0-9]{{1,3}})_(?P<subject>{_SUBJECT_IN_PATH})")
+SUBJECT_MAX = 64  # the dashboard's Subject.name holds 64 characters
+# Names the dashboard's pages use (/subjects/add/), and names Windows will not give a folder (a rig PC's
+# subjects folder holds one folder per subject).
+RESERVED_SUBJECT_NAMES = frozenset(
+    {"add", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
 
 DESCRIPTION_PREFIX = "_ibl_experiment.description"
 DESCRIPTION_FILE = f"{DESCRIPTION_PREFIX}.yaml"  # untagged local file and the server's aggregate
@@ -39,8 +46,20 @@ class SubjectNameError(LayoutError):
 
 
 def subject_check(subject: str) -> str:
-    """Return `subject` if the server can read it, else raise SubjectNameError saying why."""
+    """Return `subject` if it may name a subject, else raise SubjectNameError saying why.
+
+    The one rule for every path that creates or reads a subject: the dashboard's forms, sessions reported by
+    rigs, exp_refs arriving over the echo protocol, session folders on disk. A subject must be readable by the
+    lab server (letters, digits, '_' and '-'), at most SUBJECT_MAX characters, and not a reserved name.
+    """
+    if not isinstance(subject, str) or not subject:
+        raise SubjectNameError("a subject name is required")
+    if len(subject) > SUBJECT_MAX:
+        raise SubjectNameError(f"subject name of {len(subject)} characters is over the limit of {SUBJECT_MAX}")
     if _SUBJECT_OK.fullmatch(subject):
+        if subject.lower() in RESERVED_SUBJECT_NAMES:
+            raise SubjectNameError(f"subject name {subject!r} is reserved (by the dashboard's pages or by Windows); "
+                                   "choose another")
         return subject
     if "." in subject:
         raise SubjectNameError(
@@ -104,7 +123,7 @@ def session_parse(path: Path | str) -> SessionRef:
 
 def exp_ref_parse(exp_ref: str) -> SessionRef:
     """Read `yyyy-mm-dd_n_subject`; raise LayoutError (SubjectNameError for a bad subject)."""
-    match = _EXP_REF.fullmatch(exp_ref)
+    match = _EXP_REF.fullmatch(exp_ref) if isinstance(exp_ref, str) and len(exp_ref) <= 100 else None
     if not match:
         raise LayoutError(f"{exp_ref!r} is not an exp_ref (expected yyyy-mm-dd_n_subject)")
     return SessionRef(
@@ -112,6 +131,16 @@ def exp_ref_parse(exp_ref: str) -> SessionRef:
         date=_date_parse(match["date"], exp_ref),
         number=int(match["number"]),
     )
+
+
+def exp_ref_check(exp_ref: object) -> str:
+    """Return `exp_ref` if it is a valid `yyyy-mm-dd_n_subject` (real date, 1-3 digits, subject rules), else
+    raise LayoutError saying why: call it on every exp_ref that arrives from outside (the echo protocol, a
+    command) before it names a folder, a file or a record."""
+    if not isinstance(exp_ref, str):
+        raise LayoutError(f"an exp_ref must be a string, not {type(exp_ref).__name__}")
+    exp_ref_parse(exp_ref)
+    return exp_ref
 
 
 def _date_parse(text: str, where: object) -> dt.date:

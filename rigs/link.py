@@ -1,7 +1,10 @@
 """The agent's link to the dashboard: connect, hello, statuses, durable events, commands, capped backoff.
 
 The link never holds anything the rig needs: when the dashboard is away the rig keeps acquiring, events wait
-in the outbox, and everything pending is sent again after the next hello.
+in the outbox, and everything pending is sent again after the next hello. It never dies either: any
+unexpected error is logged and followed by a reconnect, a message that cannot be encoded is normalised or
+dropped with a log line, and an event the dashboard refuses for good is quarantined (kept on the rig, reported
+as an `outbox.quarantined` event) so it never blocks the events behind it.
 """
 
 from __future__ import annotations
@@ -16,18 +19,24 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from rigs.jsonbounds import normalise
 from rigs.messages import DASHBOARD_TYPES, MessageError, decode, encode
-from rigs.outbox import EventOutbox
+from rigs.outbox import EventOutbox, event_normalise
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 10.0
+# A link welcomed and up at least this long was a good connection: the next reconnect starts the backoff afresh.
+# (Not at once: a dashboard that welcomes and drops every agent must not be hammered twice a second.)
+STABLE_SECONDS = 5.0
+QUARANTINE_EVENT = "outbox.quarantined"
 # An event sent but not acked within this long is sent again (the dashboard may have failed to store it).
 RESEND_AFTER = 10.0
 EVENT_BATCH = 200
 
 CommandHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+EchoHostsHandler = Callable[[list[str]], None]
 
 
 class CommandFailed(Exception):
@@ -48,11 +57,16 @@ class DashboardLink:
         status: Callable[[], dict[str, Any]],
         on_command: CommandHandler,
         status_interval: float = 0.5,
+        on_echo_hosts: EchoHostsHandler | None = None,
     ) -> None:
         self.url, self.token, self.rig = url, token, rig
         self.outbox = outbox
         self._hello, self._status, self._on_command = hello, status, on_command
+        self._on_echo_hosts = on_echo_hosts
         self.status_interval = status_interval
+        self.failures = 0  # connection attempts in a row that did not give a good connection
+        self.welcomed_at: float | None = None  # monotonic time of the current connection's welcome
+        self.echo_hosts: list[str] | None = None  # the registered rigs' echo hosts, as the dashboard last sent them
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight: dict[int, float] = {}
@@ -78,25 +92,35 @@ class DashboardLink:
             self._previews.put_nowait(message)
 
     async def run(self) -> None:
-        failures = 0
         while True:
+            self.welcomed_at = None
             try:
                 await self._session()
-                failures = 0
             except InvalidStatus as exc:
                 code = exc.response.status_code
                 reason = "the token was refused (wrong, rotated or revoked?)" if code == 403 else f"HTTP {code}"
                 log.error("dashboard %s refused this rig: %s", self.url, reason)
-                failures = max(failures, 4)
+                self.failures = max(self.failures, 4)
             except (OSError, InvalidHandshake, ConnectionClosed, asyncio.TimeoutError) as exc:
-                if self.connected.is_set() or failures == 0:
+                if self.connected.is_set() or self.failures == 0:
                     log.warning("dashboard link down (%s); retrying", exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
+            except Exception:  # a bug or a surprise must never end the link silently: log it and reconnect
+                log.exception("dashboard link failed unexpectedly; reconnecting")
             finally:
                 self.connected.clear()
                 self._ws = None
-            failures += 1
-            delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(failures - 1, 10))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await asyncio.sleep(self.next_delay() * random.uniform(0.8, 1.2))
+
+    def next_delay(self) -> float:
+        """Count the attempt that just ended and return the wait before the next one.
+
+        A good connection (welcomed, then up for STABLE_SECONDS) starts the backoff afresh, so a rig is back
+        within a second after a dashboard restart however many restarts came before.
+        """
+        if self.welcomed_at is not None and time.monotonic() - self.welcomed_at >= STABLE_SECONDS:
+            self.failures = 0
+        self.failures += 1
+        return min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(self.failures - 1, 10))
 
     async def _session(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -107,6 +131,8 @@ class DashboardLink:
             welcome = await asyncio.wait_for(self._receive_welcome(ws), timeout=15)
             self.outbox.renumber_after(welcome["last_seq"])
             self._in_flight.clear()
+            self._echo_hosts(welcome.get("echo_hosts"))
+            self.welcomed_at = time.monotonic()
             self.connected.set()
             log.info("connected to dashboard %s as %s", self.url, self.rig)
             tasks = [asyncio.ensure_future(c) for c in (self._receiver(ws), self._status_sender(ws),
@@ -148,8 +174,33 @@ class DashboardLink:
                     self._in_flight.pop(seq, None)
             elif message["type"] == "command":
                 asyncio.ensure_future(self._run_command(ws, message))
+            elif message["type"] == "registry":
+                self._echo_hosts(message["echo_hosts"])
+            elif message["type"] == "error" and message.get("seq") is not None:
+                self._quarantine(message["seq"], f"the dashboard refused it: {message['error']}")
             elif message["type"] == "error":
                 log.warning("dashboard rejected a message: %s", message["error"])
+
+    def _echo_hosts(self, hosts: list[str] | None) -> None:
+        if hosts is None:
+            return
+        self.echo_hosts = list(hosts)
+        if self._on_echo_hosts is not None:
+            try:
+                self._on_echo_hosts(self.echo_hosts)
+            except Exception:
+                log.exception("applying the dashboard's echo host list failed")
+
+    def _quarantine(self, seq: int, reason: str) -> None:
+        """Keep a refused event on the rig, out of the way of the events behind it, and report it (once)."""
+        self._in_flight.pop(seq, None)
+        event = self.outbox.quarantine(seq, reason)
+        if event is None:
+            return
+        log.error("event %d %s quarantined: %s", seq, event["name"], reason)
+        if event["name"] != QUARANTINE_EVENT:  # a refused report is kept too, but not reported again
+            self.outbox.append(QUARANTINE_EVENT, {"seq": seq, "name": event["name"], "reason": reason})
+            self._wake.set()
 
     async def _run_command(self, ws: ClientConnection, command: dict) -> None:
         reply: dict[str, Any] = {"type": "reply", "rig": self.rig, "id": command["id"]}
@@ -162,13 +213,24 @@ class DashboardLink:
             log.exception("command %s failed", command["action"])
             reply.update(ok=False, error=f"{exc.__class__.__name__}: {exc}")
         try:
-            await ws.send(encode(reply))
+            text = encode(reply)
+        except MessageError as exc:  # a handler's result that cannot be sent: the reply still says what happened
+            log.warning("command %s: its result cannot be sent as it is (%s); sending it normalised", command["id"], exc)
+            text = _encode_or_error(reply, exc)
+        try:
+            await ws.send(text)
         except ConnectionClosed:
             log.warning("could not reply to command %s: link closed", command["id"])
 
     async def _status_sender(self, ws: ClientConnection) -> None:
         while True:
-            await ws.send(encode(self._status()))
+            status = self._status()
+            try:
+                text = encode(status)
+            except MessageError as exc:
+                log.warning("status cannot be sent as it is (%s); sending it normalised", exc)
+                text = encode(normalise(status))
+            await ws.send(text)
             await asyncio.sleep(self.status_interval)
 
     async def _event_sender(self, ws: ClientConnection) -> None:
@@ -177,7 +239,10 @@ class DashboardLink:
             due = [e for e in self.outbox.pending(limit=EVENT_BATCH * 5)
                    if now - self._in_flight.get(e["seq"], -RESEND_AFTER) >= RESEND_AFTER][:EVENT_BATCH]
             for event in due:
-                await ws.send(encode({"type": "event", "rig": self.rig, **event}))
+                text = self._event_text(event)
+                if text is None:
+                    continue
+                await ws.send(text)
                 self._in_flight[event["seq"]] = now
             self._wake.clear()
             try:
@@ -185,6 +250,36 @@ class DashboardLink:
             except asyncio.TimeoutError:
                 pass
 
+    def _event_text(self, event: dict[str, Any]) -> str | None:
+        """The event's message; one stored before events were normalised (an outbox from an older agent) is
+        sent normalised, and one that cannot be sent at all is quarantined instead of blocking the others."""
+        message = {"type": "event", "rig": self.rig, **event}
+        try:
+            return encode(message)
+        except MessageError as exc:
+            name, when, data = event_normalise(event["name"], event["data"], event["time"])
+            try:
+                text = encode({**message, "name": name, "time": when, "data": data})
+            except MessageError as again:
+                self._quarantine(event["seq"], f"cannot be sent: {again}")
+                return None
+            log.warning("event %d %s sent normalised: %s", event["seq"], event["name"], exc)
+            return text
+
     async def _preview_sender(self, ws: ClientConnection) -> None:
         while True:
-            await ws.send(encode(await self._previews.get()))
+            preview = await self._previews.get()
+            try:
+                text = encode(preview)
+            except MessageError as exc:
+                log.warning("preview dropped: %s", exc)
+                continue
+            await ws.send(text)
+
+
+def _encode_or_error(reply: dict[str, Any], exc: MessageError) -> str:
+    try:
+        return encode(normalise(reply))
+    except MessageError:
+        return encode({**{k: reply[k] for k in ("type", "rig", "id")}, "ok": False, "result": None,
+                       "error": f"the rig's answer could not be sent: {exc}"[:2000]})

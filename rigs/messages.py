@@ -19,10 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rigs.jsonbounds import MAX_INT, JSONBoundsError, bounded_loads, check
+
 # A preview PNG of <= 256x256 base64-encoded fits well below this; anything bigger is a bug or an attack.
 MAX_MESSAGE_BYTES = 512 * 1024
 MAX_EVENT_NAME = 64
 MAX_RIG_NAME = 64
+MAX_SEQ = MAX_INT  # a seq past this would not survive a browser, nor leave room in SQLite's AUTOINCREMENT
+MAX_TIME = 32503680000.0  # epoch seconds of the year 3000: a rig's clock is never past it, datetime overflows later
+MAX_ECHO_HOSTS = 1000
 
 COMMAND_ACTIONS = (
     "spool.start",
@@ -37,7 +42,13 @@ COMMAND_ACTIONS = (
 
 
 class MessageError(ValueError):
-    """A message that does not follow the schema; the text says why, for the log."""
+    """A message that does not follow the schema; the text says why, for the log.
+
+    `seq` is set when the message was an event with a usable seq: the receiver may tell the sender that this
+    event is refused for good (the agent then quarantines it instead of sending it forever).
+    """
+
+    seq: int | None = None
 
 
 # -- the rig's overall state --------------------------------------------------------------------------------------
@@ -132,6 +143,8 @@ class SessionStatus:
     main_exp_ref: str | None = None
     echo: str = ""  # where this rig listens for the echo protocol
     main_sync: bool = False
+    # Echo datagrams refused from peers not on the allow-list: {refused, last_peer, last_at, peers}; None: none.
+    echo_refused: dict | None = None
     active: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -197,6 +210,7 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("time", _NUMBER),
         Field("state", str),
         Field("activity", str, required=False),
+        Field("quarantined", int, required=False),  # events the dashboard refused for good, kept on the rig
         *(Field(key, (dict, type(None)), required=False) for key in STATUS_PARTS),
     ),
     "event": (
@@ -220,7 +234,8 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("result", (dict, type(None)), required=False),
         Field("error", (str, type(None)), required=False),
     ),
-    "welcome": (Field("rig", str), Field("last_seq", int)),
+    "welcome": (Field("rig", str), Field("last_seq", int), Field("echo_hosts", list, required=False)),
+    "registry": (Field("echo_hosts", list),),  # the echo hosts of the registered rigs, after the registry changed
     "ack": (Field("seqs", list),),
     "command": (
         Field("id", str),
@@ -228,11 +243,11 @@ _SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("params", dict),
         Field("issued_by", (str, type(None)), required=False),
     ),
-    "error": (Field("error", str),),
+    "error": (Field("error", str), Field("seq", int, required=False)),
 }
 
 AGENT_TYPES = frozenset({"hello", "status", "event", "preview", "reply"})
-DASHBOARD_TYPES = frozenset({"welcome", "ack", "command", "error"})
+DASHBOARD_TYPES = frozenset({"welcome", "registry", "ack", "command", "error"})
 
 
 def validate(message: Any) -> dict:
@@ -240,7 +255,7 @@ def validate(message: Any) -> dict:
     if not isinstance(message, dict):
         raise MessageError(f"a message must be a JSON object, not {type(message).__name__}")
     kind = message.get("type")
-    if kind not in _SCHEMAS:
+    if not isinstance(kind, str) or kind not in _SCHEMAS:
         raise MessageError(f"unknown message type {kind!r}")
     for spec in _SCHEMAS[kind]:
         if spec.name not in message:
@@ -262,12 +277,21 @@ def _check_values(kind: str, message: dict) -> None:
     if rig is not None and not (0 < len(rig) <= MAX_RIG_NAME):
         raise MessageError(f"{kind}: rig name must be 1-{MAX_RIG_NAME} characters")
     if kind == "event":
-        if message["seq"] < 1:
-            raise MessageError("event: seq must be a positive integer")
+        if not 1 <= message["seq"] <= MAX_SEQ:
+            raise MessageError(f"event: seq must be a positive integer of at most {MAX_SEQ}")
         if not (0 < len(message["name"]) <= MAX_EVENT_NAME):
             raise MessageError(f"event: name must be 1-{MAX_EVENT_NAME} characters")
-    if kind == "ack" and not all(isinstance(s, int) and not isinstance(s, bool) for s in message["seqs"]):
-        raise MessageError("ack: seqs must be a list of integers")
+    if "time" in message and not 0 <= message["time"] <= MAX_TIME:
+        raise MessageError(f"{kind}: time must be epoch seconds from 0 to {MAX_TIME:.0f}")
+    if kind == "welcome" and not 0 <= message["last_seq"] <= MAX_SEQ:
+        raise MessageError(f"welcome: last_seq must be an integer from 0 to {MAX_SEQ}")
+    hosts = message.get("echo_hosts")
+    if hosts is not None and (len(hosts) > MAX_ECHO_HOSTS or not all(isinstance(h, str) and 0 < len(h) <= 255
+                                                                      for h in hosts)):
+        raise MessageError(f"{kind}: echo_hosts must be at most {MAX_ECHO_HOSTS} host names of 1-255 characters")
+    if kind == "ack" and not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_SEQ
+                                 for s in message["seqs"]):
+        raise MessageError(f"ack: seqs must be a list of integers from 1 to {MAX_SEQ}")
     if kind == "command" and message["action"] not in COMMAND_ACTIONS:
         raise MessageError(f"command: unknown action {message['action']!r}")
     if kind == "status":
@@ -307,13 +331,15 @@ def _check_part(where: str, cls: type, value: dict) -> None:
 
 def decode(text: str | bytes, *, allowed: frozenset[str] | None = None) -> dict:
     """Parse and validate one message; `allowed` restricts the types the receiving end accepts."""
-    if len(text) > MAX_MESSAGE_BYTES:
-        raise MessageError(f"message of {len(text)} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
     try:
-        message = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageError(f"not valid JSON: {exc}") from None
-    validate(message)
+        message = bounded_loads(text, max_bytes=MAX_MESSAGE_BYTES)
+    except JSONBoundsError as exc:
+        raise MessageError(str(exc)) from None
+    try:
+        validate(message)
+    except MessageError as exc:
+        exc.seq = _event_seq(message)
+        raise
     if allowed is not None and message["type"] not in allowed:
         raise MessageError(f"message type {message['type']!r} is not accepted here")
     return message
@@ -321,10 +347,23 @@ def decode(text: str | bytes, *, allowed: frozenset[str] | None = None) -> dict:
 
 def encode(message: dict) -> str:
     """Validate and serialise one message; a schema error here is a bug on the sending side."""
-    text = json.dumps(validate(message), separators=(",", ":"), allow_nan=False)
+    validate(message)
+    try:
+        check(message)  # what the other end's decode would refuse (NaN, NUL, huge integers, deep nesting)
+        text = json.dumps(message, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise MessageError(f"{message['type']}: cannot be sent: {exc}") from None
     if len(text) > MAX_MESSAGE_BYTES:
         raise MessageError(f"message of {len(text)} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
     return text
+
+
+def _event_seq(message: Any) -> int | None:
+    """The seq of an event that failed validation, when it has a usable one."""
+    if not isinstance(message, dict) or message.get("type") != "event":
+        return None
+    seq = message.get("seq")
+    return seq if type(seq) is int and 1 <= seq <= MAX_SEQ else None
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

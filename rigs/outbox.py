@@ -2,6 +2,10 @@
 
 SQLite (in the standard library, safe on Windows) gives atomic appends and a sequence that never goes back:
 AUTOINCREMENT never reuses a seq, even after acked events are deleted.
+
+Nothing unsendable gets in: every event is normalised at append (no NaN or Infinity, no NUL, integers and sizes
+bounded), because one event the link cannot send would sit at the head of the outbox forever. An event the
+dashboard refuses for good is moved to the quarantine table with the reason: kept on the rig, never resent.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rigs.jsonbounds import compact, normalise
+from rigs.messages import MAX_EVENT_NAME, MAX_MESSAGE_BYTES, MAX_TIME
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -19,7 +26,19 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT NOT NULL,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at REAL NOT NULL
+);
 """
+# An event's data must leave room in one message for the envelope (rig, seq, time, name).
+MAX_DATA_BYTES = MAX_MESSAGE_BYTES // 2
+MAX_STRING = 64 * 1024
+HEAD_CHARS = 4096  # how much of oversized data an event keeps, so the log still says what it was
 
 
 class EventOutbox:
@@ -39,10 +58,11 @@ class EventOutbox:
         self._db.close()
 
     def append(self, name: str, data: dict[str, Any] | None = None, *, when: float | None = None) -> dict[str, Any]:
-        when = time.time() if when is None else when
-        text = json.dumps(data or {}, separators=(",", ":"), default=str)
+        """Store one event, normalised so that it can always be sent (see the module docstring)."""
+        name, when, data = event_normalise(name, data, when)
+        text = compact(data)
         cursor = self._db.execute("INSERT INTO events (time, name, data) VALUES (?, ?, ?)", (when, name, text))
-        return {"seq": cursor.lastrowid, "time": when, "name": name, "data": json.loads(text)}
+        return {"seq": cursor.lastrowid, "time": when, "name": name, "data": data}
 
     def pending(self, *, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -52,6 +72,35 @@ class EventOutbox:
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def quarantine(self, seq: int, reason: str) -> dict[str, Any] | None:
+        """Move a pending event to the quarantine (the dashboard refused it for good); None if it is not pending."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT seq, time, name, data FROM events WHERE seq = ?", (int(seq),)).fetchone()
+            if row is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO quarantine (seq, time, name, data, reason, quarantined_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (*row, str(reason)[:2000], time.time()))
+                self._db.execute("DELETE FROM events WHERE seq = ?", (int(seq),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        if row is None:
+            return None
+        return {"seq": row[0], "time": row[1], "name": row[2], "reason": str(reason)[:2000]}
+
+    def quarantined(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest quarantined events, with the reason each was refused."""
+        rows = self._db.execute(
+            "SELECT seq, time, name, data, reason, quarantined_at FROM quarantine ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [{"seq": s, "time": t, "name": n, "data": d, "reason": r, "quarantined_at": q}
+                for s, t, n, d, r, q in rows]
+
+    def quarantined_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
 
     def ack(self, seqs: list[int]) -> None:
         if seqs:
@@ -83,3 +132,24 @@ class EventOutbox:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+
+def event_normalise(name: Any, data: Any, when: Any) -> tuple[str, float, dict[str, Any]]:
+    """(name, time, data) that the link can always send and the dashboard can always store."""
+    name = normalise(str(name or "event"), max_string=MAX_EVENT_NAME)[:MAX_EVENT_NAME] or "event"
+    now = time.time()
+    try:
+        when = float(now if when is None else when)
+    except (TypeError, ValueError):
+        when = now
+    if not 0 <= when <= MAX_TIME:  # NaN fails this too
+        when = now
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        data = {"value": data}
+    data = normalise(data, max_string=MAX_STRING)
+    size = len(compact(data))
+    if size > MAX_DATA_BYTES:
+        data = {"truncated": True, "bytes": size, "head": compact(data)[:HEAD_CHARS]}
+    return name, when, data

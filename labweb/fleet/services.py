@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from rigs.jsonbounds import JSONBoundsError, check, compact, normalise
 from rigs.messages import COMMAND_ACTIONS
 
 from .choices import CommandState
@@ -21,6 +22,13 @@ from .models import Command, Rig, RigEvent
 from .tokens import token_hash, token_new
 
 log = logging.getLogger(__name__)
+
+# A command's parameters are a few settings; past this they are refused and not stored (a viewer could otherwise
+# write a megabyte per refused command).
+MAX_COMMAND_PARAMS_BYTES = 16 * 1024
+# Refused commands recorded per user per minute; past this a refusal is answered but not recorded.
+MAX_REFUSED_PER_MINUTE = 20
+QUARANTINED_EVENT = "event.quarantined"
 
 
 class CommandRefused(Exception):
@@ -106,18 +114,44 @@ def command_issue(*, user: AbstractBaseUser | None, rig: Rig, action: str, param
 
     Raises CommandRefused with the reason; the caller sends the returned command to the rig otherwise.
     """
-    command = Command(rig=rig, action=action, params=params or {}, issued_by=user)
-    reason = _command_refusal(user=user, rig=rig, action=action)
+    params_problem = command_params_problem(params)
+    command = Command(rig=rig, action=str(action)[:32], params={} if params_problem else (params or {}),
+                      issued_by=user if user is not None and user.is_authenticated else None)
+    reason = _command_refusal(user=user, rig=rig, action=action) or params_problem
     if reason:
         command.state = CommandState.REFUSED
         command.error = reason
         command.answered_at = timezone.now()
-        command.save()
-        log.info("command %s to %s refused for %s: %s", action, rig, user, reason)
+        if _refusals_recorded_lately(command.issued_by) < MAX_REFUSED_PER_MINUTE:
+            command.save()
+        else:  # answered, not recorded: refusals must not fill the database
+            command.error = f"{reason} (Too many refused commands in the last minute: this one was not recorded.)"
+        log.info("command %s to %s refused for %s: %s", str(action)[:32], rig, user, reason)
         raise CommandRefused(command)
     command.state = CommandState.SENT
     command.save()
     return command
+
+
+def command_params_problem(params) -> str:
+    """Why a command's parameters cannot be sent to a rig (not an object, too big, NaN...); "" when they can."""
+    if params is None:
+        return ""
+    if not isinstance(params, dict):
+        return "Parameters must be an object."
+    try:
+        check(params)
+        size = len(compact(params))
+    except (JSONBoundsError, ValueError, TypeError) as exc:
+        return f"Parameters cannot be sent to a rig: {exc}."
+    if size > MAX_COMMAND_PARAMS_BYTES:
+        return f"Parameters of {size} bytes are over the limit of {MAX_COMMAND_PARAMS_BYTES}."
+    return ""
+
+
+def _refusals_recorded_lately(user) -> int:
+    since = timezone.now() - dt.timedelta(minutes=1)
+    return Command.objects.filter(issued_by=user, state=CommandState.REFUSED, issued_at__gte=since).count()
 
 
 def _command_refusal(*, user, rig: Rig, action: str) -> str:
@@ -176,27 +210,93 @@ class StoredEvents:
     sessions: frozenset[str] = frozenset()
 
 
-def events_store(*, rig: Rig, events: Iterable[Mapping]) -> StoredEvents:
-    """Store events idempotently (unique rig+seq); the seqs now safely on disk, to be acked.
+def events_store(*, rig: Rig, events: Iterable[Mapping], rejected: dict[int, str] | None = None) -> StoredEvents:
+    """Store events idempotently (unique rig+seq); the seqs now safely on disk (to be acked) and the sessions
+    the events changed.
 
     Events seen for the first time are turned into records (sessions, spool runs, transfers) in the same
-    transaction, so a resent event is neither stored nor applied twice.
+    transaction, so a resent event is neither stored nor applied twice. An event the database cannot store
+    (a NUL in PostgreSQL text, a time out of range...) does not fail its batch: it is stored as an
+    `event.quarantined` record with the reason (and acked); one that not even that can hold (its seq itself is
+    out of range) is left out of the acks and named in `rejected` with the reason, for the agent to keep.
+    A database that is down or locked still fails the whole batch (nothing is acked; the agent resends).
     """
-    rows = {
-        int(event["seq"]): RigEvent(
-            rig=rig,
-            seq=int(event["seq"]),
-            name=str(event["name"]),
-            time=dt.datetime.fromtimestamp(float(event["time"]), tz=dt.timezone.utc),
-            data=dict(event.get("data") or {}),
-        )
-        for event in events
-    }
+    rows: dict[int, RigEvent] = {}
+    for event in events:
+        try:
+            seq = int(event["seq"])
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("rig %s: an event without a usable seq was dropped: %s", rig, exc)
+            continue
+        rows[seq] = _event_row(rig, seq, event)
     if not rows:
         return StoredEvents([])
     with transaction.atomic():
-        known = set(RigEvent.objects.filter(rig=rig, seq__in=list(rows)).values_list("seq", flat=True))
+        known = set(RigEvent.objects.filter(rig=rig, seq__in=[s for s in rows if _seq_fits(s)])
+                    .values_list("seq", flat=True))
         new = [row for seq, row in sorted(rows.items()) if seq not in known]
-        RigEvent.objects.bulk_create(new, ignore_conflicts=True)
-        sessions = events_apply(rig=rig, events=new)
-    return StoredEvents(list(rows), frozenset(sessions))
+        try:
+            with transaction.atomic():
+                RigEvent.objects.bulk_create(new, ignore_conflicts=True)
+            saved = new
+        except OperationalError:
+            raise
+        except (DatabaseError, ValueError, OverflowError):
+            saved = _events_store_one_by_one(rig, new, rejected)  # the fast path failed: find which
+        sessions = events_apply(rig=rig, events=[row for row in saved if row.name != QUARANTINED_EVENT])
+        on_disk = known | {row.seq for row in saved}
+    return StoredEvents([seq for seq in rows if seq in on_disk], frozenset(sessions))
+
+
+def _seq_fits(seq: int) -> bool:
+    return -(2**63) <= seq < 2**63
+
+
+def _event_row(rig: Rig, seq: int, event: Mapping) -> RigEvent:
+    """The record of one event; an event whose fields cannot even be read becomes a quarantine record."""
+    try:
+        return RigEvent(rig=rig, seq=seq, name=str(event["name"])[:64],
+                        time=dt.datetime.fromtimestamp(float(event["time"]), tz=dt.timezone.utc),
+                        data=dict(event.get("data") or {}))
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        return _quarantine_row(rig, seq, event, f"{type(exc).__name__}: {exc}")
+
+
+def _quarantine_row(rig: Rig, seq: int, event: Mapping, reason: str) -> RigEvent:
+    log.warning("rig %s: event %s %r quarantined: %s", rig, seq, str(event.get("name"))[:64], reason)
+    return RigEvent(rig=rig, seq=seq, name=QUARANTINED_EVENT, time=timezone.now(), data={
+        "name": normalise(str(event.get("name"))[:64]), "reason": normalise(reason[:1000]),
+        "time": normalise(event.get("time")), "data": normalise(event.get("data"), max_string=4096),
+    })
+
+
+def _events_store_one_by_one(rig: Rig, rows: list[RigEvent], rejected: dict[int, str] | None) -> list[RigEvent]:
+    """Save each event in its own savepoint; what fails is stored as a quarantine record, or rejected."""
+    saved: list[RigEvent] = []
+    for row in rows:
+        problem = _save(row)
+        if not problem:
+            saved.append(row)
+            continue
+        substitute = _quarantine_row(rig, row.seq, {"name": row.name, "time": row.time.timestamp(), "data": row.data},
+                                     problem)
+        if row.name != QUARANTINED_EVENT and not _save(substitute):
+            saved.append(substitute)
+            continue
+        log.error("rig %s: event %s cannot be stored at all: %s", rig, row.seq, problem)
+        if rejected is not None:
+            rejected[row.seq] = problem[:500]
+    return saved
+
+
+def _save(row: RigEvent) -> str:
+    """Insert one event in a savepoint; "" when stored, else what the database said. A database that is down or
+    locked is not the event's fault: OperationalError goes up and fails the batch (nothing acked)."""
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except OperationalError:
+        raise
+    except (DatabaseError, ValueError, OverflowError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""

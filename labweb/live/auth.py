@@ -7,13 +7,13 @@ so every refusal is logged here with its reason.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlparse
 
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
-from django.conf import settings
+from channels.security.websocket import WebsocketDenier
 
 from labweb.fleet.services import rig_authenticate
+
+from .origin import origin_check
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +61,16 @@ def refuse_agent(scope) -> None:
     log.warning("agent socket from %s refused: %s", _client(scope), scope.get("auth_error") or "not authenticated")
 
 
-class LoggingOriginValidator(OriginValidator):
-    """Channels' AllowedHostsOriginValidator, plus a log line naming the refused origin."""
+class LoggingOriginValidator:
+    """Refuses a browser socket whose Origin is not this dashboard's own (scheme, host and port) or a trusted
+    origin (see origin.py), and logs why; Channels' validator compared host names only."""
 
     def __init__(self, application):
-        allowed = list(settings.ALLOWED_HOSTS)
-        if settings.DEBUG and not allowed:
-            allowed = ["localhost", "127.0.0.1", "[::1]"]
-        super().__init__(application, allowed)
+        self.application = application
 
     async def __call__(self, scope, receive, send):
-        origin = _header(scope, b"origin")
-        if not self.valid_origin(urlparse(origin) if origin else None):
-            log.warning("browser socket from %s refused: origin %r is not an allowed host", _client(scope), origin or None)
-        return await super().__call__(scope, receive, send)
+        reason = origin_check(scope)
+        if reason:
+            log.warning("browser socket from %s refused: %s", _client(scope), reason)
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 DASHBOARD_GROUP = "dashboard"
 # What a rig entry takes from the agent's status (rigs.messages). "time" is the rig's clock when it sent the
 # status; saved with it, it lets the alerts compare the rig's clock with last_seen (the dashboard's).
-STATUS_FIELDS = ("state", *STATUS_PARTS, "time")
+STATUS_FIELDS = ("state", *STATUS_PARTS, "time", "quarantined")
 PERSIST_SECONDS = 2.0
 COMMAND_SWEEP_SECONDS = 5.0
 

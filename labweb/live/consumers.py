@@ -19,6 +19,8 @@ from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 
 from .auth import refuse_agent
 from .board import DASHBOARD_GROUP, command_entry, get_board
+from .echo_hosts import echo_hosts_list, get_watcher
+from .inputs import InputError, answer, browser_message
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if not hasattr(self, "rig"):
             return
+        get_watcher().forget(self)
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.flush_task is not None:
             await asyncio.gather(self.flush_task, return_exceptions=True)
@@ -78,23 +81,30 @@ class AgentConsumer(AsyncWebsocketConsumer):
             if not self.greeted and message["type"] != "hello":
                 raise MessageError("the first message must be hello")
         except MessageError as exc:
-            await self._reject(str(exc))
+            await self._reject(str(exc), seq=exc.seq)
             return
         self.bad_messages = 0
         await getattr(self, f"on_{message['type']}")(message)
 
-    async def _reject(self, reason: str) -> None:
+    async def _reject(self, reason: str, seq: int | None = None) -> None:
+        """Answer with the reason (and the seq of an event refused for good, which the agent quarantines)."""
         self.bad_messages += 1
         log.warning("rig %s: message rejected: %s", self.rig.name, reason)
-        await self.send(text_data=encode({"type": "error", "error": reason}))
+        error = {"type": "error", "error": reason[:2000]}
+        if seq is not None:
+            error["seq"] = seq
+        await answer(self, encode(error))
         if self.bad_messages >= MAX_BAD_MESSAGES:
             log.warning("rig %s: %d bad messages in a row; closing its socket", self.rig.name, self.bad_messages)
             await self.close(code=4400)
 
     async def on_hello(self, message: dict) -> None:
         last_seq = await database_sync_to_async(services.rig_mark_connected)(rig=self.rig, hello=message)
+        hosts = await database_sync_to_async(echo_hosts_list)()  # the rig's echo allow-list takes these peers
         self.greeted = True
-        await self.send(text_data=encode({"type": "welcome", "rig": self.rig.name, "last_seq": last_seq}))
+        await self.send(text_data=encode({"type": "welcome", "rig": self.rig.name, "last_seq": last_seq,
+                                          "echo_hosts": hosts}))
+        get_watcher().watch(self, hosts)
         get_board().agent_hello(self, message)
 
     async def on_status(self, message: dict) -> None:
@@ -112,13 +122,16 @@ class AgentConsumer(AsyncWebsocketConsumer):
         """Store what has queued up in one transaction, then ack it; events arriving meanwhile form the next batch."""
         while self.pending_events:
             batch, self.pending_events = self.pending_events, []
+            refused: dict[int, str] = {}
             try:
-                seqs, sessions = await database_sync_to_async(_events_store_sync)(self.rig, batch)
+                seqs, sessions = await database_sync_to_async(_events_store_sync)(self.rig, batch, refused)
             except Exception:
                 # Not acked, so the agent keeps them and sends them again.
                 log.exception("rig %s: could not store %d events; the agent will resend them", self.rig.name, len(batch))
                 return
             await self.send(text_data=encode({"type": "ack", "seqs": seqs}))
+            for seq, reason in refused.items():  # not even a quarantine record could hold them: the rig keeps them
+                await self._reject(f"event {seq} cannot be stored: {reason}", seq=seq)
             board = get_board()
             board.agent_events(self.rig.name, batch)
             board.sessions_changed(sessions)
@@ -142,8 +155,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.close(code=4001)
 
 
-def _events_store_sync(rig: Rig, batch: list[dict]) -> tuple[list[int], list[dict]]:
-    stored = services.events_store(rig=rig, events=batch)
+def _events_store_sync(rig: Rig, batch: list[dict], rejected: dict[int, str]) -> tuple[list[int], list[dict]]:
+    stored = services.events_store(rig=rig, events=batch, rejected=rejected)
     return stored.seqs, session_entries(stored.sessions)
 
 
@@ -178,17 +191,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type") if isinstance(message, dict) else None
-        except ValueError:
-            kind = None
+            message = browser_message(text_data if text_data is not None else bytes_data)
+        except InputError as exc:  # answered, and the socket stays open
+            await answer(self, json.dumps({"type": "error", "error": str(exc)}))
+            return
+        kind = message["type"]
         if kind == "snapshot":
             await self.send(text_data=json.dumps(await get_board().snapshot()))
         elif kind == "session":
             entries = await database_sync_to_async(session_entries)([str(message.get("exp_ref", ""))[:100]])
             await self.send(text_data=json.dumps({"type": "sessions", "sessions": entries}))
         elif kind == "command":
-            await self._command(message)
+            try:
+                await self._command(message)
+            except Exception:  # a command that cannot be handled is answered as such; the socket stays open
+                log.exception("a command from %s could not be handled", self.scope["user"])
+                await self.send(text_data=json.dumps({"type": "command", "ref": message.get("ref"), "command": None,
+                                                      "error": "The command could not be handled."}))
         else:
             await self.send(text_data=json.dumps({"type": "error", "error": "expected {type: snapshot|session|command}"}))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -64,7 +65,7 @@ def transfer_detail(request, pk: int):
 def transfer_files_csv(request, pk: int):
     record = _transfer_or_404(pk)
     columns = ["path", "size", "hash_algorithm", "hash", "recheck"]
-    rows = ([f.path, f.size, record.hash_algorithm, f.hash, f.recheck_status]
+    rows = ([_cell(f.path), f.size, _cell(record.hash_algorithm), _cell(f.hash), _cell(f.recheck_status)]
             for f in selectors.transfer_files(transfer=record).iterator())
     return _csv(f"transfer-{record.exp_ref or record.transfer_id}-{record.rig.name}-files.csv", columns, rows)
 
@@ -77,6 +78,8 @@ def transfer_reverify(request, pk: int):
     try:
         command_send(user=request.user, rig=record.rig, action="transfer.verify", params=params)
     except CommandRefused as refused:
+        if not user_is_operator(request.user):  # recorded as refused by command_send; a viewer gets a 403
+            return HttpResponseForbidden(f"Re-verify refused: {refused}", content_type="text/plain; charset=utf-8")
         messages.error(request, f"Re-verify refused: {refused}")
     else:
         messages.success(request, f"Re-verify sent to {record.rig.name}; its outcome shows here when the rig reports it.")
@@ -93,11 +96,17 @@ def _transfer_or_404(pk: int) -> Transfer:
 def _csv(filename: str, header: list[str], rows: Iterable[list]) -> HttpResponse:
     # A plain response: under ASGI a streaming one would be gathered into a list before sending anyway.
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = f'attachment; filename="{download_name(filename)}"'
     writer = csv.writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`, `@SUM(...)`, and a tab or
+# carriage return before them); rig-supplied text (paths, exp_refs, errors) must never be one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _cell(value) -> object:
@@ -105,4 +114,12 @@ def _cell(value) -> object:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # OWASP's advice: a leading quote makes the cell text
     return value
+
+
+def download_name(name: str) -> str:
+    """A file name safe in a Content-Disposition header on every OS: no quotes, line breaks or path parts."""
+    cleaned = _UNSAFE_NAME.sub("_", name).strip("._") or "download"
+    return cleaned[:150]

@@ -32,7 +32,7 @@ def agent_build(config: RigConfig) -> Agent:
     members = [member for member in (task, spool) if member is not None]
     session = SessionPart(config, emit=events.emit, members=members, copier=copier)
     parts: list[Part] = [part for part in (spool, task, copier, session) if part is not None]
-    agent.attach(parts)
+    agent.attach(parts, on_echo_hosts=session.echo_hosts)
     return agent
 
 

@@ -52,12 +52,15 @@ class Agent:
         self.actions: dict[str, Action] = {}
         self.disk = DiskWatch(config.local_subjects or config.outbox_path.parent, config.outbox_path.parent)
         self.link: DashboardLink | None = None
+        self.on_echo_hosts: Callable[[list[str]], None] | None = None
         self._stopping: asyncio.Event | None = None
 
-    def attach(self, parts: Sequence[Part]) -> None:
-        """The rig's parts, in the order they start (they close in the reverse order)."""
+    def attach(self, parts: Sequence[Part], *, on_echo_hosts: Callable[[list[str]], None] | None = None) -> None:
+        """The rig's parts, in the order they start (they close in the reverse order); `on_echo_hosts` hears the
+        dashboard's list of the rigs' echo hosts (the session part's allow-list)."""
         self.parts = list(parts)
         self.actions = {name: action for part in self.parts for name, action in part.actions().items()}
+        self.on_echo_hosts = on_echo_hosts
 
     @property
     def outbox(self):
@@ -96,6 +99,7 @@ class Agent:
                 parts[part.key] = None
         status = {"type": "status", "rig": self.config.name, "time": time.time(), "state": rig_state(parts)}
         status["disk"] = status_part(self.disk.last)
+        status["quarantined"] = self.outbox.quarantined_count()  # events the dashboard refused for good
         status.update((key, status_part(value)) for key, value in parts.items())
         return status
 
@@ -119,7 +123,7 @@ class Agent:
             self.link = DashboardLink(
                 url=self.config.agent_url, token=self.config.token, rig=self.config.name, outbox=self.outbox,
                 hello=self.hello, status=self.status, on_command=self.on_command,
-                status_interval=self.config.status_interval,
+                status_interval=self.config.status_interval, on_echo_hosts=self.on_echo_hosts,
             )
             tasks.append(asyncio.ensure_future(self.link.run()))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -14,6 +15,7 @@ from rigs.copier.engine import CopyEngine, CopyFailed
 from rigs.copier.fileio import tmp_path
 from rigs.copier.hashes import DEFAULT_ALGORITHM
 from rigs.copier.journal import FileRecord, Journal
+from rigs.copier.lock import TransferBusy, transfer_lock
 from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifest_write
 from rigs.copier.pacing import PacedProgress, RatePacer
 from rigs.copier.plan import SessionPlan, session_plan
@@ -73,13 +75,15 @@ def transfer(
     progress: ProgressCallback | None = None,
     engine: CopyEngine | None = None,
     max_rate: float | None = None,
+    lock_wait: float = 10.0,
 ) -> TransferResult:
     """Copy one device's share of a session to the server and finalize the session if it is the last one.
 
     Never raises for a session problem: the result's `outcome` is "failed" and `error` says why. Local data and
     the server state are left unchanged by a failure, except for files already verified (kept for the resume).
     A session already finalized is left exactly as it is on the server: the result says so and succeeds.
-    `max_rate` (bytes/s) holds the copy to a bandwidth cap.
+    `max_rate` (bytes/s) holds the copy to a bandwidth cap. Another transfer of the same session and device is
+    waited for `lock_wait` seconds, then this one fails saying who holds it.
     """
     session_dir, remote_subjects, engine = Path(session_dir), Path(remote_subjects), engine or CopyEngine()
     clock = time.monotonic()
@@ -91,7 +95,13 @@ def transfer(
         paths = DevicePaths.of(remote_subjects, ref, tag)
         result.session, result.exp_ref = ref.relative_path().as_posix(), ref.exp_ref
         result.destination = str(paths.session)
-        _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, max_rate, result)
+        # One transfer of this session and device at a time (the agent's copier, the command line, a schedule):
+        # a second one waits a little for the first, then is refused naming it. A dry run writes nothing, not
+        # even the lock.
+        with contextlib.nullcontext() if dry else transfer_lock(session_dir, tag, wait=lock_wait):
+            _run(session_dir, paths, remote_subjects, expected_devices, dry, progress, engine, max_rate, result)
+    except TransferBusy as busy:
+        result.outcome, result.error = "failed", str(busy)
     except (LayoutError, DescriptionError, RemoteError, CopyFailed, OSError) as exc:
         result.outcome, result.error = "failed", _unreachable(paths, remote_subjects) or str(exc)
         if result.error != str(exc):

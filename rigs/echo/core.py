@@ -86,7 +86,7 @@ class EchoCore:
         self._sent: dict[tuple[Addr, bytes], _Outstanding] = {}
         self._replies: dict[tuple[Addr, int], deque] = {}
         self._next_purge = 0.0
-        self._legacy_logged: set[Addr] = set()
+        self._legacy_logged: set[str] = set()
 
     # -- what the shell tells the core ------------------------------------------------------
     def sent(self, addr: Addr, raw: bytes, now: float, token: Hashable | None = None) -> None:
@@ -173,8 +173,10 @@ class EchoCore:
         return ErrorReport(addr, message, text, code, token)
 
     def _legacy(self, addr: Addr, raw: bytes, reason: str) -> Dropped:
-        if addr not in self._legacy_logged:  # once per peer: a legacy peer repeats itself
-            self._legacy_logged.add(addr)
+        if addr[0] not in self._legacy_logged:  # once per peer host: a legacy peer repeats itself
+            if len(self._legacy_logged) >= 1024:  # a flood of source addresses must not grow it without bound
+                self._legacy_logged.clear()
+            self._legacy_logged.add(addr[0])
             log.error(
                 "%s:%d speaks the echo protocol of iblutil < 1.11 (%s)%s; not supported: "
                 "upgrade that rig's iblutil to >= 1.11",

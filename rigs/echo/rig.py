@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Awaitable, Callable, Mapping
 
+from rigs.echo.allow import PeerAllowList
 from rigs.echo.codes import ExpMessage, ExpStatus
 from rigs.echo.core import Addr, ErrorReport
 from rigs.echo.events import MessageEvent, Observer, notify
 from rigs.echo.transport import DEFAULT_ATTEMPTS, DEFAULT_ECHO_TIMEOUT, EchoEndpoint
 from rigs.echo.wire import Message, encode_error
+from rigs.layout import LayoutError, exp_ref_check
 
 log = logging.getLogger(__name__)
+QUIET_LOG_S = 60.0  # a line repeated by every stray datagram is written at most this often per kind
 
 M = ExpMessage
 # Lifecycle transitions run one at a time; EXPINFO and EXPSTATUS are answered at once.
@@ -30,10 +33,17 @@ _NEXT_STATUS = {
 
 
 def exp_ref_of(value: Any) -> str | None:
-    """An exp_ref string from a string or iblutil's `{date, sequence, subject}` dict."""
+    """A checked exp_ref from a string or iblutil's `{date, sequence, subject}` dict (None when there is none).
+
+    It arrived over the network and will name a folder: LayoutError when it is not a valid exp_ref."""
     if isinstance(value, dict) and {"date", "sequence", "subject"} <= value.keys():
-        return f"{value['date']}_{int(value['sequence'])}_{value['subject']}"
-    return value if isinstance(value, str) and value else None
+        try:
+            value = f"{value['date']}_{int(value['sequence'])}_{value['subject']}"
+        except (TypeError, ValueError):
+            raise LayoutError(f"{value!r} is not an exp_ref") from None
+    if value is None or value == "":
+        return None
+    return exp_ref_check(value)
 
 
 @dataclass(slots=True)
@@ -96,6 +106,7 @@ class EchoRig:
         on_message: Observer | None = None,
         echo_timeout: float = DEFAULT_ECHO_TIMEOUT,
         attempts: int = DEFAULT_ATTEMPTS,
+        allow: PeerAllowList | None = None,
     ) -> None:
         self.uri, self.name, self.main_sync = uri, name, main_sync
         self.handlers: dict[int, Handler | None] = {
@@ -105,7 +116,8 @@ class EchoRig:
         self.on_message = on_message
         self.status: ExpStatus = ExpStatus.CONNECTED
         self.exp_ref: str | None = None
-        self._options = {"echo_timeout": echo_timeout, "attempts": attempts}
+        self._options = {"echo_timeout": echo_timeout, "attempts": attempts, "allow": allow}
+        self._quiet: dict[str, float] = {}
         self._endpoint: EchoEndpoint | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -143,7 +155,8 @@ class EchoRig:
     def _dispatch(self, message: Message, addr: Addr) -> None:
         self._report("received", "request", addr, message.code, message.payload)
         if message.code == M.ALYX:
-            log.info("[%s] ignoring ALYX from %s:%d (Alyx tokens are not handled by labweb)", self.name, *addr)
+            self._log_quietly("alyx", logging.INFO, "[%s] ignoring ALYX from %s:%d (Alyx tokens are not handled "
+                              "by labweb)", self.name, *addr)
             return
         request = Request(message.code, message.payload, addr)
         received = time.perf_counter()
@@ -163,6 +176,10 @@ class EchoRig:
                     extra = await handler(request) if handler is not None else None
             else:
                 extra = await handler(request)
+        except (ValueError, LookupError) as exc:  # the request was refused (busy, bad exp_ref): its reason is enough
+            log.warning("[%s] %s from %s:%d refused: %s", self.name, request.name, *request.peer, exc)
+            self._send_error(request, exc)
+            return
         except Exception as exc:
             log.exception("[%s] %s handler failed", self.name, request.name)
             self._send_error(request, exc)
@@ -176,6 +193,11 @@ class EchoRig:
             exp_ref = self._exp_ref_after(request, extra)
             payload = self._reply_payload(request.code, extra, status, exp_ref)
             raw = self._endpoint.encode(request.code, *payload)
+        except (ValueError, LookupError) as exc:  # what the message carries cannot be taken (a bad exp_ref)
+            self._log_quietly(f"refused:{request.peer[0]}", logging.WARNING, "[%s] %s from %s:%d refused: %s",
+                              self.name, request.name, *request.peer, exc)
+            self._send_error(request, exc)
+            return
         except Exception as exc:
             log.exception("[%s] %s reply failed", self.name, request.name)
             self._send_error(request, exc)
@@ -185,7 +207,17 @@ class EchoRig:
         self._endpoint.confirmed_send_nowait(raw, request.peer, on_fail=partial(self._reply_lost, request))
 
     def _reply_lost(self, request: Request, exc: Exception) -> None:
-        log.warning("[%s] %s reply to %s:%d not confirmed: %s", self.name, request.name, *request.peer, exc)
+        self._log_quietly(f"lost:{request.peer[0]}", logging.WARNING, "[%s] %s reply to %s:%d not confirmed: %s",
+                          self.name, request.name, *request.peer, exc)
+
+    def _log_quietly(self, kind: str, level: int, message: str, *args: Any) -> None:
+        """A line that a stray or hostile peer could make us repeat: once per QUIET_LOG_S per kind."""
+        now = time.monotonic()
+        if now - self._quiet.get(kind, float("-inf")) >= QUIET_LOG_S:
+            if len(self._quiet) > 1024:
+                self._quiet.clear()
+            self._quiet[kind] = now
+            log.log(level, message, *args)
 
     def _exp_ref_after(self, request: Request, extra: dict[str, Any]) -> str | None:
         """The exp_ref this rig holds once the message is handled."""

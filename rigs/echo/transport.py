@@ -8,6 +8,7 @@ import socket
 import time
 from typing import Any, Callable
 
+from rigs.echo.allow import PeerAllowList
 from rigs.echo.codes import code_name
 from rigs.echo.core import DEFAULT_LINGER, Addr, Echo, EchoCore, ErrorReport, Incoming
 from rigs.echo.errors import EchoTimeout, RemoteError, ReplyTimeout
@@ -25,6 +26,8 @@ DEFAULT_STREAM_GAP = 0.002
 
 _EXPIRED = object()  # a timer's result: cheaper than raising inside the event loop
 _now = time.monotonic
+DROP_LOG_EVERY_S = 60.0  # malformed input is logged once per peer per minute: a flood must not flood the log
+_DROP_LOG_PEERS = 1024
 
 MessageHandler = Callable[[Message, Addr], None]
 ErrorHandler = Callable[[ErrorReport], None]
@@ -40,6 +43,8 @@ class EchoEndpoint:
 
     New messages go to `on_message(message, addr)` after they were echoed; replies go to the
     `request` awaiting them; error reports without a waiter go to `on_error_report`.
+    A listening endpoint with `allow` drops every datagram (and TCP connection) from a peer the list does not
+    allow, before anything else: no echo, no answer, no handler; `allow.stats()` counts them.
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class EchoEndpoint:
         stream_gap: float = DEFAULT_STREAM_GAP,
         on_message: MessageHandler | None = None,
         on_error_report: ErrorHandler | None = None,
+        allow: PeerAllowList | None = None,
     ) -> None:
         if echo_timeout <= 0 or attempts < 1:
             raise ValueError("echo_timeout must be > 0 and attempts >= 1")
@@ -73,6 +79,11 @@ class EchoEndpoint:
         self._last_write: dict[Addr, float] = {}
         self._backlog: dict[Addr, list[bytes]] = {}
         self._closed = False
+        self.allow = allow if listening else None  # a sending endpoint only hears its one peer anyway
+        self.dropped = 0  # malformed input ignored
+        self._drop_logged: dict[str, float] = {}
+        self._report_logged: dict[str, float] = {}
+        self._retry_logged: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -223,7 +234,26 @@ class EchoEndpoint:
         elif kind is ErrorReport:
             self._error_report(event)
         elif not event.legacy:
-            log.warning("[%s] dropped input from %s:%d: %s: %r", self.name, addr[0], addr[1], event.reason, raw[:80])
+            self._dropped(addr, event.reason, raw)
+
+    def _log_due(self, logged: dict[str, float], addr: Addr) -> bool:
+        """True at most once a minute per peer host (a flood from one peer is one log line a minute)."""
+        now = _now()
+        last = logged.get(addr[0])
+        if last is not None and now - last < DROP_LOG_EVERY_S:
+            return False
+        if len(logged) >= _DROP_LOG_PEERS:
+            logged.clear()
+        logged[addr[0]] = now
+        return True
+
+    def _dropped(self, addr: Addr, reason: str, raw: bytes) -> None:
+        """Malformed input: counted, and logged at most once a minute per peer (with how many since)."""
+        self.dropped += 1
+        if not self._log_due(self._drop_logged, addr):
+            return
+        log.warning("[%s] dropped input from %s:%d: %s: %r (%d dropped in all; next log line for this peer in a "
+                    "minute at the earliest)", self.name, addr[0], addr[1], reason, raw[:80], self.dropped)
 
     def _incoming(self, event: Incoming) -> None:
         if event.echo is not None:
@@ -242,9 +272,10 @@ class EchoEndpoint:
             log.debug("[%s] unsolicited %s from %s:%d", self.name, event.message.name, *event.addr)
 
     def _error_report(self, event: ErrorReport) -> None:
-        log.error("[%s] %s:%d reports that its %s handler failed: %s",
-                  self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text)
         waiter = event.reply_to
+        if waiter is not None or self._log_due(self._report_logged, event.addr):  # unasked-for: once a minute
+            log.error("[%s] %s:%d reports that its %s handler failed: %s",
+                      self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text[:200])
         if waiter is not None and not waiter.done():
             waiter.set_exception(RemoteError(self.name, event.code, event.text))
         elif self.on_error_report is not None:
@@ -322,8 +353,9 @@ class _ConfirmedSend:
         if self.confirmed or (self.future is not None and self.future.done()):
             return
         if self.attempt < ep.attempts:
-            log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
-                        ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
+            if ep._log_due(ep._retry_logged, self.addr):  # a peer that never echoes: one line a minute, not per send
+                log.warning("[%s] no echo from %s:%d for %r (attempt %d of %d)",
+                            ep.name, self.addr[0], self.addr[1], self.raw[:60], self.attempt, ep.attempts)
             self._send()
             return
         exc = EchoTimeout(f"{ep.name}: no echo from {self.addr[0]}:{self.addr[1]} after {ep.attempts} attempts")
@@ -349,7 +381,15 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         if self.peer is not None and addr != self.peer:
             log.debug("[%s] ignoring a datagram from %s:%d", self.owner.name, *addr)
             return
-        self.owner._received(data, addr)
+        allow = self.owner.allow
+        if allow is not None and not allow.allows(addr[0]):
+            allow.refuse(addr)
+            return
+        try:
+            self.owner._received(data, addr)
+        except Exception:  # never reached by design; if it is, one datagram must not become a traceback flood
+            self.owner._dropped(addr, "could not be handled", data)
+            log.debug("[%s] datagram from %s:%d could not be handled", self.owner.name, *addr, exc_info=True)
 
     def error_received(self, exc: Exception) -> None:
         # e.g. ICMP port unreachable while the peer restarts: keep the socket, the retries cope
@@ -361,18 +401,33 @@ class _StreamProtocol(asyncio.Protocol):
         self.owner = owner
         self.splitter = StreamSplitter()
         self.peer: Addr | None = None
+        self.refused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         self.peer = (peer[0], peer[1])
+        allow = self.owner.allow
+        if allow is not None and not allow.allows(self.peer[0]):
+            allow.refuse(self.peer, "connection")
+            self.refused = True
+            transport.abort()  # not a byte read from it, nothing sent back
+            return
         self.owner._streams[self.peer] = transport  # type: ignore[assignment]
         log.debug("[%s] TCP connection with %s:%d", self.owner.name, *self.peer)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
         for raw in self.splitter.feed(data):
-            self.owner._received(raw, self.peer)
+            try:
+                self.owner._received(raw, self.peer)
+            except Exception:
+                self.owner._dropped(self.peer, "could not be handled", raw)
+                log.debug("[%s] message from %s:%d could not be handled", self.owner.name, *self.peer, exc_info=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.refused:
+            return
         if self.owner._streams.get(self.peer) is not None:
             del self.owner._streams[self.peer]
         self.owner._last_write.pop(self.peer, None)

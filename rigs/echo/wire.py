@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rigs.echo.codes import ERROR, LEGACY_CODES, LEGACY_PORT, UDP_MAX_PAYLOAD, VALID_CODES, code_name
+from rigs.jsonbounds import MAX_DEPTH, nesting_exceeds
 
 # json.dumps with its defaults: ", " and ": " separators, ASCII only; iblutil encodes the same way,
 # so a message we build is byte for byte what iblutil would send. The C encoder is built once
@@ -96,9 +97,14 @@ def _check_code(code: Any, payload: list[Any]) -> int:
 
 def decode(raw: bytes) -> Message:
     """Decode one message; raise `MalformedMessage` (or `LegacyMessage`) for anything else."""
+    # Checked before parsing: json.loads recurses, and a few kilobytes of brackets end in RecursionError.
+    # NaN and Infinity are still read as Python's json reads them (iblutil does): the wire stays iblutil's,
+    # and what is recorded from a message is normalised where it is stored (the agent's outbox).
+    if nesting_exceeds(raw, MAX_DEPTH):
+        raise MalformedMessage(f"nested deeper than {MAX_DEPTH} levels")
     try:
         obj = _decode(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedMessage(f"not JSON ({exc})") from None
     if not isinstance(obj, list) or not obj:
         raise MalformedMessage(f"expected a non-empty JSON array, got {type(obj).__name__}")

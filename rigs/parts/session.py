@@ -26,8 +26,10 @@ from rigs.copier import RemoteError, description_merge, session_initialize
 from rigs.copier.description import SPEC_VERSION
 from rigs.copier.session import description_local_ensure
 from rigs.echo import EchoRig, MessageEvent, Request, Services
+from rigs.echo.allow import PeerAllowList
+from rigs.echo.events import RecordLimiter
 from rigs.echo.session import SessionControl, SessionOutcome, run_session
-from rigs.layout import TRANSFER_FLAG, LayoutError, SessionRef, exp_ref_parse, subject_check
+from rigs.layout import TRANSFER_FLAG, LayoutError, SessionRef, exp_ref_check, exp_ref_parse, subject_check
 from rigs.link import CommandFailed
 from rigs.messages import SESSION_ACTIVE_STATES, SessionStatus
 from rigs.parts.base import Emit, SessionMember
@@ -40,8 +42,9 @@ MAIN_STOP_SECONDS = 60.0
 START_PARAMS = {"rigs", "subject", "exp_ref", "main_sync", "duration", "timeout"}
 
 
-class SessionBusy(Exception):
-    """This rig is in another session: the main that asked is told so in the error report."""
+class SessionBusy(ValueError):
+    """This rig is in another session: the main that asked is told so in the error report (a refusal, not a
+    fault of the rig's: logged as one line)."""
 
 
 class SessionPart:
@@ -53,8 +56,13 @@ class SessionPart:
         self._emit = emit
         self.members = list(members)
         self.copier = copier
+        # Who may talk to this rig over the echo protocol: loopback, rig.yaml's echo_allow, and the echo hosts of
+        # the rigs the dashboard knows (it sends them at welcome and when they change: `allow.update`).
+        self.allow = PeerAllowList(config.echo_allow, name=config.name)
+        # Echo traffic becomes durable events at a bounded rate per peer (a flood is summarised, not recorded).
+        self.limiter = RecordLimiter(lambda peer, summary: self._emit("echo.suppressed", summary))
         self.echo = EchoRig(
-            config.echo, config.name, main_sync=config.main_sync,
+            config.echo, config.name, main_sync=config.main_sync, allow=self.allow,
             on_info=self.on_info, on_init=self.on_init, on_start=self.on_start, on_stop=self.on_stop,
             on_interrupt=self.on_interrupt, on_cleanup=self.on_cleanup, on_message=self.observe,
         )
@@ -71,8 +79,10 @@ class SessionPart:
                 "session.interrupt": self.main_interrupt}
 
     def status(self) -> SessionStatus:
+        refused = self.allow.stats()
         return SessionStatus(state=self.state, exp_ref=self.exp_ref, main=self._main is not None,
-                             main_exp_ref=self._main_exp_ref, echo=self.echo.uri, main_sync=self.echo.main_sync)
+                             main_exp_ref=self._main_exp_ref, echo=self.echo.uri, main_sync=self.echo.main_sync,
+                             echo_refused=refused if refused["refused"] else None)
 
     async def start(self) -> None:
         await self.echo.start()
@@ -82,6 +92,11 @@ class SessionPart:
             self._control.interrupt()
             await asyncio.gather(self._main, return_exceptions=True)
         await self.echo.close()
+        self.limiter.flush()
+
+    def echo_hosts(self, hosts: list[str]) -> None:
+        """The echo hosts of the rigs registered in the dashboard: they may talk to this rig."""
+        self.allow.update(hosts)
 
     @property
     def busy(self) -> bool:
@@ -213,7 +228,10 @@ class SessionPart:
 
     # -- the timeline --------------------------------------------------------------------------------------
     def observe(self, event: MessageEvent) -> None:
-        """Every lifecycle message this rig receives or sends becomes a durable event (the session's timeline)."""
+        """Every lifecycle message this rig receives or sends becomes a durable event (the session's timeline),
+        at a bounded rate per peer."""
+        if not self.limiter.admit(event):
+            return
         self._emit("echo.message", {
             "exp_ref": _exp_ref_in(event) or self.exp_ref or self._main_exp_ref,
             "direction": event.direction, "kind": event.kind, "message": event.name, "code": event.code,
@@ -320,10 +338,13 @@ def _payload_text(payload: list[Any]) -> Any:
 
 
 def _exp_ref_in(event: MessageEvent) -> str | None:
+    """The valid exp_ref a message names (an invalid one names nothing: it must not reach a record)."""
     payload = event.payload
-    if event.name == "EXPSTART" and payload and isinstance(payload[0], str):
-        return payload[0]
-    for item in payload:
-        if isinstance(item, dict) and isinstance(item.get("exp_ref"), str):
-            return item["exp_ref"]
+    named = [payload[0]] if event.name == "EXPSTART" and payload and isinstance(payload[0], str) else []
+    named += [item["exp_ref"] for item in payload if isinstance(item, dict) and isinstance(item.get("exp_ref"), str)]
+    for exp_ref in named:
+        try:
+            return exp_ref_check(exp_ref)
+        except LayoutError:
+            continue
     return None

@@ -12,11 +12,13 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 _PAGE = 4096
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 DIRECT_ALIGN = 4096  # O_DIRECT: buffer address, file offset and length multiples of this (any block size <= 4K)
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class CacheTrimmer:
         self._fd: int | None = None
         self._thread = threading.Thread(target=self._run, name="spool-sync", daemon=True)
         self.syncs = 0
+        self.error: OSError | None = None  # the last sync failure, if any
 
     def __enter__(self) -> "CacheTrimmer":
         self._fd = _open_for_sync(self.path)
@@ -92,7 +95,12 @@ class CacheTrimmer:
                 if not self._closing and self._unsynced < self.every_bytes:
                     self._cond.wait(self.interval)
                 closing, self._unsynced = self._closing, 0
-            self.sync()
+            try:
+                self.sync()
+            except OSError as exc:  # e.g. ENOSPC from a file system that allocates at sync: the writer decides
+                if self.error is None:
+                    log.warning("syncing %s failed: %s", self.path, exc)
+                self.error = exc
             if closing:
                 return
 
@@ -137,6 +145,7 @@ class DirectFile:
                 log.info("no O_DIRECT on %s (%s): chunks go through the page cache", self.path, exc)
         self._pos = 0
         self.direct_bytes = self.buffered_bytes = 0
+        self.on_full: Callable[[], bool] | None = None  # called on ENOSPC: True if room was freed (write again)
 
     @property
     def direct(self) -> bool:
@@ -174,6 +183,17 @@ class DirectFile:
         return data
 
     def write(self, data) -> int:
+        try:
+            return self._write(data)
+        except OSError as exc:
+            # The disk filled up under the writer: `on_full` gives back the room kept for the end of the series
+            # (see reserve.py) and the write is tried once more, so HDF5 itself never sees ENOSPC.
+            if exc.errno not in _NO_SPACE or self.on_full is None or not self.on_full():
+                raise
+            log.warning("%s: disk full; writing into the room kept for the end of the series", self.path)
+            return self._write(data)
+
+    def _write(self, data) -> int:
         view = memoryview(data).cast("B")
         head = self._direct_span(view)
         if head:
@@ -194,7 +214,15 @@ class DirectFile:
 
     def truncate(self, size: int | None = None) -> int:
         size = self._pos if size is None else size
-        os.ftruncate(self._fd(), size)
+        if self._plain is None:
+            # HDF5 may still finalize a file whose close failed, from a garbage collector's dealloc: raising
+            # there has crashed the process. The descriptor is kept open in that case; this is the last guard.
+            log.warning("%s: truncate after close ignored", self.path)
+            return size
+        # HDF5 truncates to its end of allocation at every flush; when that is the size already, ftruncate would
+        # still free the blocks a reserve allocated past the end (reserve.py): skip it.
+        if os.fstat(self._plain).st_size != size:
+            os.ftruncate(self._plain, size)
         return size
 
     def flush(self) -> None:

@@ -152,12 +152,12 @@ class SeriesFile:
 
     def close(self) -> None:
         overhang = self.f.id.valid and self.image.shape[0] > self.frames  # a failed append left unwritten frames
-        try:
-            self.f.close()
-        finally:
-            if self.fileobj is not None:
-                self.fileobj.close()
-                self.fileobj = None
+        # If HDF5 fails to close, it may still write through the fileobj later (when h5py's objects are freed):
+        # its descriptor must stay open then, or that late write crashes the process.
+        self.f.close()
+        if self.fileobj is not None:
+            self.fileobj.close()
+            self.fileobj = None
         if overhang:
             trim_extent(self.path, self.frames)
 

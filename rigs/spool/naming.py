@@ -34,8 +34,11 @@ def expand(pattern: str, keys: Mapping[str, Any]) -> str:
 
 
 def series_folder(directory: str, subdirectory: str, keys: Mapping[str, Any]) -> Path:
+    """The folder of a series: the directory, and the subdirectory inside it (never outside, once expanded)."""
+    from rigs.spool.settings import validate_subdirectory
+
     folder = Path(expand(str(directory), keys))
-    return folder / expand(subdirectory, keys) if subdirectory else folder
+    return folder / validate_subdirectory(expand(subdirectory, keys)) if subdirectory else folder
 
 
 def candidate_paths(folder: Path, pattern: str, keys: Mapping[str, Any]) -> Iterator[Path]:
@@ -66,5 +69,5 @@ def _glob_escape(text: str) -> str:
 
 
 def _check_stem(stem: str) -> None:
-    if not stem or stem in (".", "..") or "/" in stem or "\\" in stem:
+    if not stem or stem in (".", "..") or any(c in stem for c in '/\\:\x00'):
         raise ValueError(f"series name {stem!r} is not a plain file name")

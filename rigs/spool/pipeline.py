@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from rigs.spool.blosc import MAX_OVERHEAD
 from rigs.spool.codecs import Codec
 from rigs.spool.diskio import CacheTrimmer
 from rigs.spool.h5layout import Chunk, SeriesFile, finalize
+from rigs.spool.preflight import FRAME_OVERHEAD_BYTES
 from rigs.spool.preview import downsample
 from rigs.spool.rates import RateMeter
+from rigs.spool.reserve import is_no_space, reserve_open, reserve_size, stale_sweep
 from rigs.spool.result import DISK_FULL, SeriesResult
 from rigs.spool.ring import BufferPool, FrameRing
 from rigs.spool.settings import SpoolSettings
@@ -43,6 +46,8 @@ MAX_BATCH = 32
 # own bookkeeping (seen: 9 GB of memory for 8x8 frames). This many frames is minutes at any real camera rate.
 MAX_RING_SLOTS = 16384
 MAX_POOL_BUFFERS = 2048
+# A batch is written only if this much stays free after it (the disk reserve holds the room for the close).
+WRITE_FLOOR_BYTES = 256 << 10
 
 EventCallback = Callable[[str, dict[str, Any]], None]
 
@@ -145,6 +150,12 @@ class Series:
         self._reported_drops = 0
         self.written = self.flushed = self.bytes_out = 0
         self.disk_free = free_space(self.path.parent)
+        # Room for the end of the series, taken now and given back for the close (reserve.py).
+        stale_sweep(self.path.parent)
+        self.reserve = reserve_open(self.path, reserve_size(self.frame_bytes))
+        self._full = threading.Event()  # the disk filled up: frames still waiting are dropped, the file is closed
+        if file.fileobj is not None:
+            file.fileobj.on_full = self._on_disk_full
         self.result: SeriesResult | None = None
         self.rates = RateMeter(("captured", "written", "bytes_in", "bytes_out"))
         self._preview: np.ndarray | None = None
@@ -302,22 +313,42 @@ class Series:
             with CacheTrimmer(self.path, every_bytes=int(self.settings.sync_every_mb * MIB),
                               interval=self.settings.flush_interval_s) as trimmer:
                 self._write_frames(trimmer)
+                if not self.reserve.in_file:
+                    self.reserve.release()  # a reserve file gives its room to the close now
                 self._write_tail()
                 self.file.close()
             finalize(self.path, self._end_entries(), swmr=self.settings.swmr)
             complete = True
         except Exception as exc:
-            log.exception("writing %s failed", self.path)
+            if not self.reserve.in_file:  # an in-file reserve still holds the room the close needs
+                self.reserve.release()
+            if is_no_space(exc):
+                log.error("writing %s: the disk is full: %s", self.path, exc)
+                self.request_stop(DISK_FULL, f"disk full while writing {self.path.name}: {exc}")
+            else:
+                log.exception("writing %s failed", self.path)
             self._fail(f"writer: {type(exc).__name__}: {exc}")
             self._close_quietly()
         finally:
+            self.reserve.release()
             self._finish(complete)
+
+    def _on_disk_full(self) -> bool:
+        """The file's driver hit ENOSPC (someone else filled the disk): stop, and give a reserve file's room back
+        so the write can be tried again (an in-file reserve keeps its room for the close)."""
+        self._full.set()
+        self.request_stop(DISK_FULL, f"disk full on {self.path.parent}: series stopped after {self.written} frames "
+                                     "written (the rest of what the camera sent was dropped)")
+        return False if self.reserve.in_file else self.reserve.release()
 
     def _write_frames(self, trimmer: CacheTrimmer) -> None:
         last_flush = last_disk = time.monotonic()
         last_drop_report = float("-inf")
         while True:
             batch = self._take_batch()
+            if batch and not self._room_for(batch, trimmer):
+                self._discard(batch)
+                batch = []
             if batch:
                 nbytes = self.file.append([Chunk(i.index, i.frame_no, i.time, i.data, i.filtered) for i in batch])
                 self._release(batch)
@@ -339,6 +370,30 @@ class Series:
                 raise RuntimeError(self.error or "aborted")
             if self._capture_done.is_set() and self._next >= self.accepted and not self._ready:
                 return
+
+    def _room_for(self, batch: list[_Item], trimmer: CacheTrimmer) -> bool:
+        """Whether the batch fits on the disk (checked before every write, not only now and then); once it does
+        not, the series is stopped as disk_full and nothing more is written."""
+        if not self._full.is_set():
+            if trimmer.error is not None and is_no_space(trimmer.error):
+                self._full.set()
+            else:
+                need = sum(i.nbytes or self.frame_bytes for i in batch) + len(batch) * FRAME_OVERHEAD_BYTES
+                self.disk_free = self._free_space(self.path.parent)
+                if self.disk_free - need >= WRITE_FLOOR_BYTES and self.reserve.ensure(need):
+                    return True
+                self._full.set()
+            self.request_stop(DISK_FULL, (
+                f"disk full: {self.disk_free / 1e6:,.1f} MB free on {self.path.parent}; series stopped after "
+                f"{self.written} frames written (frames still in memory were dropped)"))
+        return False
+
+    def _discard(self, batch: list[_Item]) -> None:
+        """Frames that will never be written (the disk is full): counted and recorded as dropped."""
+        with self._drops_lock:
+            self._new_drops.extend(item.frame_no for item in batch)
+        self.dropped += len(batch)
+        self._release(batch)
 
     def _take_batch(self) -> list[_Item]:
         with self._cond:
@@ -414,11 +469,26 @@ class Series:
         except Exception:
             log.exception("closing %s after a failure", self.path)
 
+    def _frames_in_file(self) -> int:
+        """The frames a reader finds in the file, after a failure: what the series reports is what is there."""
+        try:
+            with h5py.File(self.path, "r") as f:
+                return int(f["ImageData"].shape[0])
+        except Exception as exc:
+            log.error("%s cannot be read back after the failure: %s", self.path, exc)
+            return 0
+
     def _finish(self, complete: bool) -> None:
         self._stop.set()
         for thread in self._threads:
             if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=5.0)
+        if not complete:
+            in_file = self._frames_in_file()
+            if in_file != self.written:
+                log.warning("%s holds %d frames, not the %d written: reporting %d", self.path, in_file,
+                            self.written, in_file)
+                self.written = self.flushed = in_file
         self.result = SeriesResult(
             path=self.path, frames=self.written, dropped=self.dropped, bytes_in=self.written * self.frame_bytes,
             bytes_out=self.bytes_out, started=self.start_time, ended=time.time(),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from rigs.layout import LayoutError, exp_ref_check
 from rigs.spool.codecs import canonical_name
 
 PREFLIGHT_MODES = ("abort", "warn", "skip")
@@ -64,6 +66,12 @@ class SpoolSettings:
         _check(self.buffer_mb > 0 and self.reserve_mb >= 0, "buffer_mb must be > 0 and reserve_mb >= 0")
         _check(self.expected_ratio >= 1.0, "expected_ratio must be >= 1")
         _check(bool(str(self.directory)), "directory is required")
+        validate_subdirectory(self.subdirectory)
+        if self.exp_ref is not None:
+            try:
+                exp_ref_check(self.exp_ref)
+            except LayoutError as exc:
+                raise ValueError(f"exp_ref: {exc}") from None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> "SpoolSettings":
@@ -76,6 +84,28 @@ class SpoolSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def validate_subdirectory(subdirectory: Any) -> str:
+    """Return `subdirectory` if it stays inside the series directory, else raise ValueError saying why.
+
+    An operator sets it from the dashboard: it must be relative, on Windows too (no drive, no leading slash or
+    backslash), and hold no `..` part, so a series can never be written outside the rig's data folder.
+    Checked on the pattern and again on the expanded name (naming.series_folder).
+    """
+    if not isinstance(subdirectory, str):
+        raise ValueError(f"subdirectory must be text, not {type(subdirectory).__name__}")
+    if not subdirectory:
+        return subdirectory
+    if "\x00" in subdirectory or len(subdirectory) > 255:
+        raise ValueError("subdirectory must be at most 255 characters, without NUL")
+    windows = PureWindowsPath(subdirectory)
+    if (PurePosixPath(subdirectory).is_absolute() or windows.is_absolute() or windows.drive or windows.root
+            or ":" in subdirectory):
+        raise ValueError(f"subdirectory {subdirectory!r} must be a relative path inside the series directory")
+    if any(part == ".." for part in windows.parts):  # Windows parts split on both / and \\
+        raise ValueError(f"subdirectory {subdirectory!r} must not contain '..'")
+    return subdirectory
 
 
 def _check(ok: bool, message: str) -> None:

@@ -62,3 +62,32 @@ def test_device_file_names():
 def test_bad_tags_refused(tag):
     with pytest.raises(LayoutError):
         tag_check(tag)
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [("add", "reserved"), ("ADD", "reserved"), ("con", "reserved"), ("Lpt1", "reserved"), ("x" * 65, "over the limit"),
+     ("", "required"), ("a.b", "contains a dot"), ("../etc", "contains a dot"), ("a/b", "may only hold")],
+)
+def test_one_subject_rule_for_forms_rigs_and_echo(subject, reason):
+    """Issue 14: rig events created subjects the dashboard's form refuses (`add`); both now call subject_check."""
+    from rigs.layout import SubjectNameError, subject_check
+
+    with pytest.raises(SubjectNameError, match=reason):
+        subject_check(subject)
+
+
+@pytest.mark.parametrize("exp_ref", ["../../etc", "2024-01-02_1_../../etc", "2024-01-02_1_add", "2024-02-30_1_mouse",
+                                     "٢٠٢٤-01-02_1_mouse", "2024-01-02_1_mouse/..", "x" * 200, 5, None])
+def test_an_exp_ref_from_outside_is_checked_before_it_names_anything(exp_ref):
+    from rigs.layout import LayoutError, exp_ref_check
+
+    with pytest.raises(LayoutError):
+        exp_ref_check(exp_ref)
+
+
+def test_valid_exp_refs_pass_as_they_are():
+    from rigs.layout import exp_ref_check
+
+    assert exp_ref_check("2024-01-02_1_mouse-01") == "2024-01-02_1_mouse-01"
+    assert exp_ref_check("2024-01-02_012_m") == "2024-01-02_012_m"

@@ -50,3 +50,46 @@ def test_a_dashboard_message_is_refused_where_only_agent_messages_belong():
 def test_encode_refuses_to_send_an_invalid_message():
     with pytest.raises(MessageError):
         encode({"type": "status", "rig": "a"})
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"type": "event", "rig": "r", "seq": 1, "time": 1, "name": "x", "data": {"v": NaN}}', "NaN"),
+        (json.dumps(event(seq=2**63 - 1)), "out of range"),
+        (json.dumps(event(seq=2**53)), "out of range"),
+        (json.dumps(event(time=1e300)), "time must be epoch seconds"),
+        (json.dumps(event(time=-5)), "time must be epoch seconds"),
+        (json.dumps(event(data={"a": "\u0000"})), "NUL"),
+        ('{"type": "status", "data": ' + "[" * 5000 + "]" * 5000 + "}", "deeper than"),
+        (json.dumps({"type": "welcome", "rig": "r", "last_seq": 2**63 - 1}), "out of range"),
+        (json.dumps({"type": "welcome", "rig": "r", "last_seq": -1}), "last_seq"),
+        (json.dumps({"type": "ack", "seqs": [0]}), "seqs must be a list of integers"),
+        (json.dumps({"type": "registry", "echo_hosts": ["x" * 300]}), "echo_hosts"),
+    ],
+)
+def test_out_of_range_numbers_and_hostile_json_are_refused(text, reason):
+    with pytest.raises(MessageError, match=reason):
+        decode(text)
+
+
+def test_a_refused_event_names_its_seq_so_the_agent_can_quarantine_it():
+    with pytest.raises(MessageError) as refused:
+        decode(json.dumps(event(seq=7, name="x" * 100)))
+    assert refused.value.seq == 7
+    with pytest.raises(MessageError) as out_of_range:
+        decode(json.dumps(event(seq=2**63 - 1, name="x" * 100)))
+    assert out_of_range.value.seq is None  # no usable seq: nothing to quarantine by
+
+
+def test_what_cannot_be_sent_is_a_message_error_not_a_crash():
+    for bad in (event(data={"v": float("nan")}), event(data={"v": 2**64}), event(data={"v": "\x00"})):
+        with pytest.raises(MessageError, match="cannot be sent"):
+            encode(bad)
+
+
+def test_welcome_and_registry_carry_the_echo_hosts():
+    welcome = {"type": "welcome", "rig": "r", "last_seq": 3, "echo_hosts": ["10.0.0.5", "rig2.lab"]}
+    assert decode(encode(welcome)) == welcome
+    registry = {"type": "registry", "echo_hosts": []}
+    assert decode(encode(registry), allowed=frozenset({"registry"})) == registry

@@ -101,6 +101,20 @@ function taskPart(task) {
   return part;
 }
 
+// What the rig itself flags: echo packets it refused from peers it does not know, events the dashboard refused.
+export function warningsOf(entry) {
+  const warnings = [];
+  const refused = (entry.session || {}).echo_refused;
+  if (refused && refused.refused) {
+    warnings.push(`Refused ${refused.refused} echo packet${refused.refused === 1 ? "" : "s"} from unknown peers` +
+      (refused.last_peer ? ` (latest ${refused.last_peer})` : "") + ": add them to echo_allow in its rig.yaml if they are yours");
+  }
+  if (entry.quarantined) {
+    warnings.push(`${entry.quarantined} event${entry.quarantined === 1 ? "" : "s"} the dashboard refused are kept on the rig (see its log)`);
+  }
+  return warnings;
+}
+
 // A few words on what the rig is doing, beside its state.
 function activityOf(entry) {
   const session = entry.session || {};
@@ -174,6 +188,7 @@ export function renderCard(item, options) {
 
   const parts = card.querySelector(".parts");
   parts.replaceChildren();
+  for (const warning of warningsOf(entry)) parts.append(el("div", { class: "warning small" }, warning));
   if (entry.session && entry.session.active) parts.append(sessionPart(entry.session));
   if (entry.task && entry.task.active) parts.append(taskPart(entry.task));
   if (entry.spool && (entry.spool.active || entry.spool.file)) parts.append(spoolPart(entry.spool, entry));

@@ -8,6 +8,7 @@
 
 import { bytes, duration, number } from "./format.js";
 import { alertsOf } from "./alerts.js";
+import { warningsOf } from "./cards.js";
 import { stateLook } from "./vocabulary.js";
 
 const REORDER_MS = 1000;
@@ -36,6 +37,7 @@ export function problemsOf(entry) {
   if (disk.free !== undefined && disk.free < LOW_DISK_BYTES) problems.push(`disk low (${bytes(disk.free)} free)`);
   const latest = ((entry.transfer || {}).recent || [])[0];
   if (latest && latest.outcome === "failed") problems.push(`copy of ${latest.exp_ref} failed`);
+  problems.push(...warningsOf(entry).map((w) => w.split(":")[0]));
   for (const alert of alertsOf(entry.rig)) {
     if (!problems.some((p) => alert.title.toLowerCase().includes(p.split(" ")[0]))) problems.push(alert.title);
   }

@@ -68,7 +68,8 @@ async def test_the_welcome_tells_a_reconnecting_agent_the_last_stored_seq(applic
     again = agent_socket(application, token)
     await again.connect()
     await again.send_json_to({"type": "hello", "rig": "cam-left", "kind": "video", "version": "test"})
-    assert await again.receive_json_from(timeout=5) == {"type": "welcome", "rig": "cam-left", "last_seq": 7}
+    assert await again.receive_json_from(timeout=5) == {"type": "welcome", "rig": "cam-left", "last_seq": 7,
+                                                        "echo_hosts": ["127.0.0.1"]}
     await again.disconnect()
 
 

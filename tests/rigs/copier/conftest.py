@@ -77,12 +77,18 @@ def make_session(root: Path, tag: str, *, subject: str = "ZM_001", date: str = "
 
 
 def tree(root: Path) -> dict[str, tuple[int, int, str]]:
-    """Every file and folder under root: size, mtime and content hash (folders: 0, mtime, 'dir')."""
+    """Every file and folder under root: size, mtime and content hash (folders: 'dir' alone: the transfer lock,
+    made and removed in a local session folder, moves that folder's mtime and nothing else)."""
     out = {}
     for path in sorted(Path(root).rglob("*")):
-        st = path.lstat()
         rel = path.relative_to(root).as_posix()
-        out[rel] = (st.st_size, st.st_mtime_ns, "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest())
+        if path.name.startswith(".labweb-transfer@"):  # the transfer lock: a killed run leaves it, harmless
+            continue
+        if path.is_dir():
+            out[rel] = (0, 0, "dir")
+            continue
+        st = path.lstat()
+        out[rel] = (st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
     return out
 
 

@@ -68,9 +68,8 @@ def test_few_output_buffers_still_write_every_frame_in_order(run_series, compres
 
 def test_tiny_frames_do_not_turn_the_buffer_into_millions_of_slots(tmp_path):
     """8x8 frames and a gigabyte of buffer: the ring and the pool stay at a bounded count, not one per 128 bytes."""
-    from rigs.spool.pipeline import MAX_POOL_BUFFERS, MAX_RING_SLOTS
-
     from rigs.spool import SpoolController
+    from rigs.spool.pipeline import MAX_POOL_BUFFERS, MAX_RING_SLOTS
 
     controller = SpoolController(camera(shape=(8, 8), fps=500))
     controller.start(settings(tmp_path, max_frames=50, buffer_mb=1024))
