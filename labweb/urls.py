@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("labweb.records.urls")),
     path("", include("labweb.fleet.urls")),
     path("", include("labweb.transfers.urls")),
+    path("", include("labweb.api.urls")),
 ]
