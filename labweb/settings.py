@@ -257,3 +257,44 @@ LOGGING = {
         "django": {"level": "WARNING"},
     },
 }
+
+# -- The JSON API for scripts (labweb.api): Django REST framework with django-filter, and an OpenAPI 3 schema whose
+# docs page takes its JavaScript and CSS from labweb itself (drf-spectacular-sidecar): labs are on closed networks.
+INSTALLED_APPS += ["rest_framework", "django_filters", "drf_spectacular", "drf_spectacular_sidecar", "labweb.api"]
+REST_FRAMEWORK = {
+    # A personal token for scripts; the browser's login session (with CSRF) for the docs page.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "labweb.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "labweb.api.pagination.ApiPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "labweb.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "labweb API",
+    "DESCRIPTION": "Read the lab's records and drive its rigs from scripts, with the browser's rules. Authenticate "
+                   "with a personal token (`Authorization: Bearer lwa_...`, made on the API page, /api/tokens/).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One named enum per set of states, however many fields share it.
+    "ENUM_NAME_OVERRIDES": {
+        "RigStateEnum": "rigs.messages.RIG_STATES",
+        "SessionStateEnum": "labweb.records.choices.SessionState",
+        "CopyStateEnum": "labweb.records.choices.CopyState",
+        "CommandStateEnum": "labweb.fleet.choices.CommandState",
+        "TransferOutcomeEnum": "labweb.transfers.choices.TransferOutcome",
+        "SpoolOutcomeEnum": "labweb.spooling.choices.SpoolOutcome",
+    },
+    # No validator badge: Swagger UI would send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+}

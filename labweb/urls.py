@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("labweb.alerts.urls")),
     path("", include("labweb.history.urls")),
     path("", include("labweb.metrics.urls")),
+    path("", include("labweb.api.urls")),
 ]

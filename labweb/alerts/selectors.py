@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from labweb.fleet.models import Rig
+
 from .choices import ALERT_COLOURS, AlertState
 from .models import Alert, Destination
 
@@ -31,6 +33,14 @@ def alert_list(*, rig: str = "", kind: str = "", state: str = "", date_from: dt.
 
 def alerts_active() -> QuerySet[Alert]:
     return Alert.objects.filter(state__in=AlertState.active()).select_related("rig")
+
+
+def alerts_active_by_rig(rigs: list[Rig]) -> dict[int, list[dict[str, Any]]]:
+    """Each rig's active alerts as the browser gets them (rig pk -> entries, newest first; [] for a rig without)."""
+    found: dict[int, list[dict[str, Any]]] = {rig.pk: [] for rig in rigs}
+    for alert in alerts_active().filter(rig__in=rigs):
+        found[alert.rig_id].append(alert_entry(alert))
+    return found
 
 
 def alerts_active_count() -> int:

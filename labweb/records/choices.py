@@ -8,6 +8,7 @@ from rigs.copier.state import CopyState as DeviceCopyState
 class SessionState(models.TextChoices):
     """A session's acquisition, and each rig's part in it, as the rigs reported it."""
 
+    RESERVED = "reserved", "Number reserved"  # a number handed out (API) for a session to come; no rig reported it
     CREATED = "created", "Created"  # recorded; no rig has reported it yet
     INITIALIZED = "initialized", "Initialized"  # folders and descriptions ready (EXPINIT)
     RUNNING = "running", "Running"  # recording (EXPSTART)
@@ -40,6 +41,7 @@ _COPY_LABELS = {
 CopyState = models.IntegerChoices("CopyState", [(s.name, (int(s), _COPY_LABELS[s])) for s in DeviceCopyState])
 
 SESSION_COLOURS = {
+    SessionState.RESERVED: "grey",
     SessionState.CREATED: "grey",
     SessionState.INITIALIZED: "blue",
     SessionState.RUNNING: "green",

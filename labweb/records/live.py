@@ -47,6 +47,8 @@ def session_entry(session: Session) -> dict[str, Any]:
 
 def _data_state(session: Session, complete: int, total: int) -> dict[str, Any]:
     """Where the session's data are: on every rig still, being copied, or finalized on the server."""
+    if session.state == SessionState.RESERVED:
+        return {"label": "Not recorded yet", "colour": "grey", "finalized": False, "at": None}
     if session.finalized_at is not None:
         return {"label": "Finalized", "colour": "green", "finalized": True, "at": _epoch(session.finalized_at)}
     if session.state in SessionState.active():

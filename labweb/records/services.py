@@ -66,6 +66,21 @@ def session_create(
     raise IntegrityError(f"could not allocate a session number for {subject} on {date} after {SESSION_NUMBER_ATTEMPTS} tries")
 
 
+def session_reserve(*, subject: Subject, date: dt.date | None = None,
+                    reserved_by: AbstractBaseUser | None = None) -> Session:
+    """Hand out the next session number for a subject and date, for a session that a program outside the dashboard
+    will run (iblrig's main PC asks Alyx for one the same way).
+
+    The number is allocated as session_create allocates it; the session holds no rig and says it is only a reserved
+    number ("Number reserved") until a rig reports a session under its exp_ref, which then takes it over.
+    """
+    with transaction.atomic():  # nobody ever sees it as an ordinary Created session
+        session = session_create(subject=subject, date=date, created_by=reserved_by)
+        session.state = SessionState.RESERVED
+        session.save(update_fields=["state"])
+    return session
+
+
 class SessionRefused(Exception):
     """A session that cannot start; `reasons` maps the field at fault (rigs, main, ...) to why, in plain words."""
 

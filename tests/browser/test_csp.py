@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 PAGES = ["/", "/sessions/", "/sessions/start/", "/subjects/", "/subjects/add/", "/transfers/", "/rigs/cam-left/",
-         "/admin/", "/admin/fleet/rig/", "/admin/auth/user/add/"]
+         "/alerts/", "/api/tokens/", "/api/v1/docs/", "/admin/", "/admin/fleet/rig/", "/admin/auth/user/add/"]
 # Listens before any page script runs; a violation event names the directive and what was blocked.
 WATCH = """
 window.__cspViolations = [];

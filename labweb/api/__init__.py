@@ -1,0 +1,1 @@
+"""The JSON API for scripts (/api/v1/): the same records and the same rules as the pages, with personal tokens."""

@@ -1,0 +1,1 @@
+"""How the API writes and reads the records, one module per app whose records it shows."""
