@@ -48,3 +48,34 @@ def test_the_fleet_table_puts_trouble_first_filters_by_url_and_opens_a_card(demo
     page.get_by_role("button", name="Cards").click()
     expect(page.locator("#rig-grid .rig-card")).to_have_count(3)
     assert "view=cards" in page.url and "sort=rig" in page.url  # the choice is kept for a reload
+
+
+def test_an_operator_ticks_rigs_in_the_table_and_starts_and_stops_them_together(demo, page):
+    demo.login(page)
+    page.goto(demo.url + "/?view=table&q=cam")
+    rows = page.locator("#fleet-table tbody tr[data-rig]")
+    expect(rows.locator("visible=true")).to_have_count(2)
+    panel = page.locator("#multispool")
+    expect(panel.locator(".multispool-rigs")).to_be_hidden()  # the table is the list: no second list of names
+    start = panel.locator("button.multispool-start")
+    expect(start).to_be_disabled()
+
+    page.get_by_label("Select cam-left").check()
+    page.get_by_label("Select cam-right").check()
+    expect(panel.locator(".multispool-selected")).to_have_text("Selected: cam-left, cam-right")
+    expect(start).to_have_text("Start spooling on 2 rigs")
+    start.click()
+    for rig in ("cam-left", "cam-right"):
+        expect(page.locator(f"#fleet-table tr[data-rig='{rig}'] td[data-column='state']")).to_have_text(
+            "Spooling", timeout=20_000)
+        expect(page.get_by_label(f"Select {rig}")).not_to_be_checked()  # sent once: a second click sends nothing
+    expect(start).to_be_disabled()
+
+    page.get_by_label("Select every rig shown that can spool or stop").check()  # the two shown, both spooling
+    stop = panel.locator("button.multispool-stop")
+    expect(stop).to_have_text("Stop 2 rigs")
+    stop.click()
+    for rig in ("cam-left", "cam-right"):
+        expect(page.locator(f"#fleet-table tr[data-rig='{rig}'] td[data-column='state']")).to_have_text(
+            "Idle", timeout=20_000)
+    expect(page.locator("#fleet-table tr[data-rig='behavior']")).to_be_hidden()  # never ticked: filtered out

@@ -1,6 +1,7 @@
 // The fleet at a glance: one row per rig, the rigs that need attention first, sortable and filterable, with the
 // filters kept in the page's URL (so a view can be bookmarked or sent). The front page hands it the rigs' entries
-// (`update`); a row's "Details" button asks the page to show that rig's card (`onDetails`).
+// (`update`); a row's "Details" button asks the page to show that rig's card (`onDetails`). For operators, the
+// first column ticks rigs for the several-rigs spool panel (`selection`: the panel's selected/choose/can).
 //
 // Built for hundreds of rigs at several updates a second: rows are made once, cells are written only when their
 // text changes, at most once per animation frame, and the order is recomputed at most once a second (a table
@@ -101,7 +102,7 @@ function toUrl(filters) {
   history.replaceState(null, "", search ? `?${search}` : location.pathname);
 }
 
-export function fleetTable(container, { onDetails }) {
+export function fleetTable(container, { onDetails, selection = null }) {
   const filters = fromUrl();
   const rows = new Map(); // rig -> {tr, tds, entry, details}
   const dirty = new Set();
@@ -130,6 +131,19 @@ export function fleetTable(container, { onDetails }) {
 
   const table = el("table", { class: "list fleet", id: "fleet-table" });
   const head = el("tr");
+  let selectShown = null;
+  if (selection) {
+    const th = el("th", { scope: "col", class: "select" });
+    selectShown = el("input", { type: "checkbox", class: "select-shown", "aria-label": "Select every rig shown that can spool or stop" });
+    selectShown.addEventListener("change", () => {
+      for (const item of rows.values()) {
+        if (!item.tr.hidden && selection.can(item.entry)) selection.choose(item.entry.rig, selectShown.checked);
+      }
+      selectionChanged();
+    });
+    th.append(selectShown);
+    head.append(th);
+  }
   for (const [key, label] of COLUMNS) {
     const th = el("th", { scope: "col", "data-column": key });
     const button = el("button", { type: "button", class: "link sort" }, label);
@@ -163,6 +177,17 @@ export function fleetTable(container, { onDetails }) {
     if (!item) {
       const tr = el("tr", { "data-rig": entry.rig });
       const tds = {};
+      let box = null;
+      if (selection) {
+        box = el("input", { type: "checkbox", class: "select-rig", "aria-label": `Select ${entry.rig}` });
+        box.addEventListener("change", () => {
+          selection.choose(entry.rig, box.checked);
+          selectionChanged();
+        });
+        const td = el("td", { class: "select" });
+        td.append(box);
+        tr.append(td);
+      }
       for (const [key] of COLUMNS) {
         tds[key] = el("td", { "data-column": key });
         tr.append(tds[key]);
@@ -177,7 +202,7 @@ export function fleetTable(container, { onDetails }) {
       const last = el("td");
       last.append(toggle);
       tr.append(last);
-      item = { tr, tds, entry };
+      item = { tr, tds, entry, box };
       rows.set(entry.rig, item);
     }
     return item;
@@ -193,6 +218,24 @@ export function fleetTable(container, { onDetails }) {
       if (td.className !== className) td.className = className;
     }
     item.tr.dataset.problems = String(values.problems[1]);
+    if (item.box) drawBox(item);
+  }
+
+  // A rig's tick box: enabled while it can start or stop spooling, ticked while selected.
+  function drawBox(item) {
+    const can = selection.can(item.entry);
+    item.box.disabled = !can;
+    item.box.checked = Boolean(can) && selection.selected(item.entry.rig);
+    const why = can === "stop" ? "spooling: can be stopped" : can === "start" ? "can start spooling" : "cannot spool now";
+    if (item.box.title !== why) item.box.title = why;
+  }
+
+  function selectionChanged() {
+    for (const item of rows.values()) if (item.box) drawBox(item);
+    if (selectShown) {
+      const able = [...rows.values()].filter((i) => !i.tr.hidden && selection.can(i.entry));
+      selectShown.checked = able.length > 0 && able.every((i) => selection.selected(i.entry.rig));
+    }
   }
 
   function visible(entry) {
@@ -279,6 +322,8 @@ export function fleetTable(container, { onDetails }) {
       dirty.add(entry.rig);
       schedule();
     },
+    // The selection changed elsewhere (the panel sent its commands and unticked the rigs).
+    selectionChanged,
     remove(name) {
       const item = rows.get(name);
       if (item) { item.tr.remove(); if (item.details) item.details.remove(); rows.delete(name); }
@@ -291,7 +336,7 @@ export function fleetTable(container, { onDetails }) {
       item.details = null;
       if (node) {
         const tr = el("tr", { class: "fleet-details" });
-        const td = el("td", { colspan: String(COLUMNS.length + 1) });
+        const td = el("td", { colspan: String(COLUMNS.length + (selection ? 2 : 1)) });
         td.append(node);
         tr.append(td);
         item.details = tr;

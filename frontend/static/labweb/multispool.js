@@ -3,6 +3,9 @@
 // The front page hands this panel the rigs' live entries (`update`) and a way to send a command (`send`); a rig
 // can start when it is online, has the spool.start capability and is not spooling, and stop while it spools.
 // Each command's outcome, a preflight refusal included, then shows on the rig's own card like any other.
+//
+// Rigs are ticked in the panel's own list (the card view) or in the fleet table's first column (the table view,
+// where a list of hundreds of names would bury the page): both read and write the one selection here.
 
 import { vocabulary } from "./vocabulary.js";
 
@@ -22,7 +25,7 @@ function select(name, options) {
 }
 
 // What a rig can do from this panel now: "start", "stop", or null.
-function canDo(entry) {
+export function canDo(entry) {
   if (!entry.online) return null;
   const can = new Set(entry.capabilities || []);
   const spooling = Boolean(entry.spool && entry.spool.active);
@@ -31,10 +34,11 @@ function canDo(entry) {
   return null;
 }
 
-export function multiSpoolPanel(before, { send }) {
+export function multiSpoolPanel(before, { send, onSelection = () => {} }) {
   const selected = new Set();
   let rigs = [];
   let listKey = "";
+  let tableView = false;
 
   const panel = el("section", { class: "panel multispool", id: "multispool" });
   const rigList = el("div", { class: "multispool-rigs" });
@@ -48,7 +52,8 @@ export function multiSpoolPanel(before, { send }) {
   const settings = el("div", { class: "multispool-settings" });
   settings.append(label("Compression", compression), label("Max frames", maxFrames), label("Preflight", preflight),
     start, stop);
-  panel.append(el("h2", {}, "Spool on several rigs"), rigList, settings, status);
+  const tableNote = el("div", { class: "multispool-selected small", role: "status" });
+  panel.append(el("h2", {}, "Spool on several rigs"), rigList, tableNote, settings, status);
   before.before(panel);
 
   function chosen(can) {
@@ -56,8 +61,21 @@ export function multiSpoolPanel(before, { send }) {
   }
 
   function buttons() {
-    start.disabled = chosen("start").length === 0;
-    stop.disabled = chosen("stop").length === 0;
+    const starting = chosen("start");
+    const stopping = chosen("stop");
+    start.disabled = starting.length === 0;
+    stop.disabled = stopping.length === 0;
+    start.textContent = starting.length > 1 ? `Start spooling on ${starting.length} rigs` : "Start spooling on selected";
+    stop.textContent = stopping.length > 1 ? `Stop ${stopping.length} rigs` : "Stop selected";
+    const names = [...selected].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    tableNote.textContent = names.length
+      ? `Selected: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ` and ${names.length - 8} more` : ""}`
+      : "Tick rigs in the table's first column (the box in its heading ticks every rig shown).";
+  }
+
+  function choose(rig, on) {
+    if (on && rigs.some((r) => r.rig === rig)) selected.add(rig); else selected.delete(rig);
+    buttons();
   }
 
   function redraw() {
@@ -69,7 +87,7 @@ export function multiSpoolPanel(before, { send }) {
     for (const { rig, can } of rigs) {
       const box = el("input", { type: "checkbox", value: rig, "data-can": can });
       box.checked = selected.has(rig);
-      box.addEventListener("change", () => { if (box.checked) selected.add(rig); else selected.delete(rig); buttons(); });
+      box.addEventListener("change", () => { choose(rig, box.checked); onSelection(); });
       const item = el("label", { class: `multispool-rig ${can === "stop" ? "spooling" : ""}` });
       item.append(box, ` ${rig}`);
       if (can === "stop") item.append(el("span", { class: "muted" }, " (spooling)"));
@@ -88,6 +106,7 @@ export function multiSpoolPanel(before, { send }) {
     listKey = "";
     redraw();
     buttons();
+    onSelection();
     show();
   }
 
@@ -106,10 +125,23 @@ export function multiSpoolPanel(before, { send }) {
     // The rigs' latest entries, whenever they change.
     update(entries) {
       rigs = entries.map((e) => ({ rig: e.rig, can: canDo(e) })).filter((r) => r.can)
-        .sort((a, b) => a.rig.localeCompare(b.rig));
+        .sort((a, b) => a.rig.localeCompare(b.rig, undefined, { numeric: true }));
       const names = new Set(rigs.map((r) => r.rig));
+      const before = selected.size;
       for (const name of [...selected]) if (!names.has(name)) selected.delete(name);
-      redraw();
+      if (!tableView) redraw();
+      buttons();
+      if (selected.size !== before) onSelection();
+    },
+    selected: (rig) => selected.has(rig),
+    choose,
+    // The table view ticks rigs in the table: the panel then names the selection instead of listing every rig.
+    inTable(on) {
+      tableView = on;
+      rigList.hidden = on;
+      tableNote.hidden = !on;
+      listKey = "";
+      if (!on) redraw();
       buttons();
     },
   };
