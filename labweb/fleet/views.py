@@ -14,6 +14,7 @@ from labweb.spooling.selectors import spool_run_list
 from . import selectors
 from .choices import COMMAND_COLOURS
 from .models import Rig
+from .roles import user_is_operator
 
 PAGE_SIZE = 50
 RECENT_COMMANDS = 20
@@ -39,7 +40,8 @@ def rig_detail(request, name: str):
     return render(
         request,
         "fleet/rig_detail.html",
-        {"nav": "rigs", "rig": rig, "page": page, "commands": commands, "events": events},
+        {"nav": "rigs", "rig": rig, "page": page, "commands": commands, "events": events,
+         "is_operator": user_is_operator(request.user)},
     )
 
 

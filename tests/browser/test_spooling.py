@@ -119,3 +119,25 @@ def test_a_camera_is_checked_from_its_card_before_recording(demo, page):
     expect(preview).to_be_visible()
     assert preview.get_attribute("src").startswith("data:image/png;base64,")
     expect(card.locator(".state-badge")).to_have_text("Idle")  # nothing was recorded
+
+
+def test_the_rig_page_is_live_a_series_started_there_counts_its_frames_in_the_card_and_the_history(demo, page):
+    demo.login(page)
+    page.goto(demo.url + "/rigs/cam-right/")
+    card = page.locator("#rig-live .rig-card[data-rig='cam-right']")
+    expect(card.locator(".state-badge")).to_have_text("Idle")
+    expect(page.locator("h1 .rig-online")).to_have_text("online")
+    card.locator("button.start-spool").click()
+    expect(card.locator(".part.spool h3")).to_have_text("Spooling")
+    expect(card.locator(".spool-file")).to_have_text(re.compile(r"\.h5$"))
+    file_name = card.locator(".spool-file").inner_text()
+
+    page.reload()  # the history now lists the running series; its frames count up without a reload
+    row = page.locator("tr.spool-run[data-outcome='running']", has_text=file_name)
+    expect(row.locator(".run-frames")).to_have_text(re.compile(r"^[1-9][\d,]*$"))
+    first = int(row.locator(".run-frames").inner_text().replace(",", ""))
+    expect(row.locator(".run-frames")).not_to_have_text(row.locator(".run-frames").inner_text())
+    assert int(row.locator(".run-frames").inner_text().replace(",", "")) > first
+
+    card.locator("button.stop-spool").click()
+    expect(card.locator(".reply")).to_have_text(re.compile(r"^Series ended: \d+ frames$"))

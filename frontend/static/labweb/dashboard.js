@@ -6,8 +6,8 @@ import { onAlerts } from "./alerts.js";
 import { renderCard } from "./cards.js";
 import { fleetTable } from "./fleet.js";
 import { LiveLink } from "./live.js";
-import { multiSpoolPanel } from "./multispool.js";
-import { stateLook } from "./vocabulary.js";
+import { canDo, multiSpoolPanel } from "./multispool.js";
+import { commandReplies } from "./commands.js";
 
 const TABLE_FROM = 12; // rigs from which the page starts with the table
 const grid = document.getElementById("rig-grid");
@@ -20,9 +20,14 @@ const isOperator = grid.dataset.operator === "true";
 
 const rigs = new Map(); // name -> {entry, card, preview, reply, open}
 let view = new URLSearchParams(location.search).get("view") || "";
-// The several-rigs panel gets the entries and a way to send; it never reads the cards.
-const panel = isOperator ? multiSpoolPanel(fleetBox, { send: (rig, action, params, done) => sendCommand(rig, action, params, done) }) : null;
-const fleet = fleetTable(fleetBox, { onDetails: showDetails });
+// The several-rigs panel gets the entries and a way to send; it never reads the cards. In the table view its rigs
+// are ticked in the table's first column.
+const panel = isOperator ? multiSpoolPanel(fleetBox, {
+  send: (rig, action, params, done) => sendCommand(rig, action, params, done),
+  onSelection: () => fleet.selectionChanged(),
+}) : null;
+const selection = panel ? { selected: panel.selected, choose: panel.choose, can: canDo } : null;
+const fleet = fleetTable(fleetBox, { onDetails: showDetails, selection });
 
 function item(name) {
   let found = rigs.get(name);
@@ -69,6 +74,7 @@ function setView(next) {
   for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
   fleetBox.hidden = view !== "table";
   grid.hidden = view !== "cards";
+  if (panel) panel.inTable(view === "table");
   if (view === "cards") {
     for (const name of [...rigs.keys()].sort()) {
       const found = rigs.get(name);
@@ -94,48 +100,10 @@ function refreshSummary() {
   if (panel) panel.update(all.map((i) => i.entry));
 }
 
-function sendCommand(rig, action, params, done) {
-  const found = rigs.get(rig);
-  found.reply = { text: `${action}: sending…`, error: false };
-  if (shown(found)) draw(found);
-  link.command(rig, action, params, (message) => {
-    const command = message.command;
-    if (done) done(message.error);
-    if (message.error) found.reply = { text: `${action}: ${message.error}`, error: true };
-    else found.reply = { text: `${action}: sent`, error: false, id: command && command.id };
-    if (shown(found)) draw(found);
-  });
-}
-
-// What a command's answer means, in words: "done" is said only of what is done (a copy is queued, not done).
-function answered(command) {
-  const result = command.result || {};
-  if (command.state !== "succeeded") {
-    const look = stateLook("command_states", command.state);
-    return `${command.action}: ${look.label.toLowerCase()}${command.error ? ` (${command.error})` : ""}`;
-  }
-  switch (command.action) {
-    case "transfer.run": {
-      const queued = result.queued || [];
-      return queued.length ? `Copy queued: ${queued.join(", ")}` : "Copy: those sessions are already queued";
-    }
-    case "transfer.verify": return `Re-verified ${result.exp_ref || ""}: ${result.ok ? "all files good" : "problems found"}`;
-    case "spool.start": return `Spooling to ${(result.file || "").split(/[\\/]/).pop()}`;
-    case "spool.stop": return `Series ended: ${result.frames ?? "?"} frames${result.dropped ? `, ${result.dropped} dropped` : ""}`;
-    case "preview.request": return result.checked ? "Camera checked: the frame is below" : "Preview refreshed";
-    case "session.start": return `Leading session ${result.exp_ref || ""}`;
-    case "session.stop": return `Session ${result.exp_ref || ""} stopped`;
-    case "session.interrupt": return `Session ${result.exp_ref || ""} interrupted`;
-    default: return `${command.action}: done`;
-  }
-}
-
-function onCommandUpdate(command) {
-  const found = rigs.get(command.rig);
-  if (!found) return;
-  found.reply = { text: answered(command), error: ["failed", "refused", "unanswered"].includes(command.state) };
-  if (shown(found)) draw(found);
-}
+// Commands from the cards and the panel, and the rigs' answers, told on the rig's card.
+const commands = commandReplies({ link: () => link, item: (rig) => rigs.get(rig), draw: (found) => shown(found) && draw(found) });
+const sendCommand = commands.send;
+const onCommandUpdate = commands.update;
 
 const link = new LiveLink("/ws/dashboard/", {
   onState(state) {
