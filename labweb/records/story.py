@@ -103,7 +103,7 @@ def _copies(session: Session) -> list[Line]:
         if transfer.outcome == "failed":
             lines.append(Line(when, transfer.rig.name, f"Its copy to the server failed: {transfer.error}", True))
         elif transfer.outcome in ("complete", "finalized"):
-            size = f"{transfer.files} files, {si_bytes(transfer.bytes)}"
+            size = f"{transfer.files} file{'' if transfer.files == 1 else 's'}, {si_bytes(transfer.bytes)}"
             verified = ", verified" if transfer.verified else ""
             final = " It was the last device: its copy finalized the session." if transfer.outcome == "finalized" else ""
             lines.append(Line(when, transfer.rig.name, f"Copied its share to the server ({size}{verified}).{final}"))

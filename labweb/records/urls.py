@@ -12,5 +12,6 @@ urlpatterns = [
     path("sessions/", views.session_list, name="session-list"),
     path("sessions/start/", views.session_start, name="session-start"),
     path("sessions/<str:exp_ref>/control/", views.session_control, name="session-control"),
+    path("sessions/<str:exp_ref>/story/", views.session_story_lines, name="session-story"),
     path("sessions/<str:exp_ref>/", views.session_detail, name="session-detail"),
 ]

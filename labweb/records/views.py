@@ -97,6 +97,16 @@ def session_detail(request, exp_ref: str):
     return render(request, "records/session_detail.html", context)
 
 
+def session_story_lines(request, exp_ref: str):
+    """The story alone, for the session page to redraw as the session moves on (its live script asks for it)."""
+    try:
+        session = selectors.session_get(exp_ref=exp_ref)
+    except Session.DoesNotExist:
+        raise Http404(f"No session {exp_ref}") from None
+    events = sorted(selectors.session_events(session=session), key=lambda e: e.time)
+    return render(request, "records/_story.html", {"story": session_story(session, events)})
+
+
 def _subject_or_404(name: str) -> Subject:
     try:
         return selectors.subject_get(name=name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -33,11 +35,12 @@ def test_start_watch_and_stop_a_multi_rig_session(demo, page):
     for rig in ("behavior", "cam-left", "cam-right"):
         expect(page.locator(f"tr[data-rig='{rig}'] .rig-state")).to_have_text("Stopped")
     expect(page.locator("#session-controls")).to_be_hidden()
-    page.reload()  # the story and the raw log are drawn by the server
-    story = page.locator("#story li")
+    story = page.locator("#story li")  # told by the server, and fetched again as the session moves on
+    expect(story.filter(has_text="was stopped by an operator")).to_have_count(1, timeout=10_000)
     for rig in ("behavior", "cam-left", "cam-right"):
         expect(story.filter(has_text=rig).filter(has_text="Started recording")).to_have_count(1)
-    expect(story.filter(has_text="was stopped by an operator")).to_have_count(1)
+        expect(story.filter(has_text=rig).filter(has_text=re.compile(r"\bStopped[:.]"))).to_have_count(1, timeout=10_000)
+    page.reload()  # the raw log is drawn by the server
     expect(page.get_by_text("sent reply EXPSTART").first).to_be_hidden()  # the raw log waits, folded
     page.locator("#event-log summary").click()
     expect(page.get_by_text("sent reply EXPSTART").first).to_be_visible()

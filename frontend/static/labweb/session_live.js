@@ -51,8 +51,25 @@ function row(part) {
   return tr;
 }
 
+// The story is told on the server (labweb/records/story.py); when the session changes, fetch it again, at most
+// once a second, so a page left open reads to the end without a reload.
+const story = document.getElementById("story");
+let storyTimer = null;
+
+function refreshStory() {
+  if (!story || storyTimer) return;
+  storyTimer = setTimeout(async () => {
+    storyTimer = null;
+    try {
+      const response = await fetch(story.dataset.url, { headers: { Accept: "text/html" } });
+      if (response.ok) story.innerHTML = await response.text();
+    } catch (error) { /* the next change tries again; the live link shows whether the dashboard is reachable */ }
+  }, 1000);
+}
+
 function show(entry) {
   if (entry.exp_ref !== expRef) return;
+  refreshStory();
   const state = document.getElementById("session-state");
   state.textContent = entry.label;
   state.className = `badge ${entry.colour}`;

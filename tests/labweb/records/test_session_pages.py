@@ -196,3 +196,15 @@ def test_the_story_says_what_failed_and_why_in_plain_words(viewer_client, multi_
 
 def test_unknown_session_is_404(viewer_client):
     assert viewer_client.get("/sessions/2024-01-01_1_nobody/").status_code == 404
+
+
+def test_the_story_alone_is_served_for_the_live_page_to_redraw(viewer_client, multi_rig_session, rigs):
+    ref = multi_rig_session.exp_ref
+    _event(rigs["cam-left"], 4, "echo.message", ref, 2, direction="sent", kind="error", message="EXPINIT",
+           payload=["SessionBusy: cam-left is busy", 1])
+    response = viewer_client.get(f"/sessions/{ref}/story/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert text.lstrip().startswith("<li") and "<html" not in text  # a fragment, not a page
+    assert "refused EXPINIT: SessionBusy: cam-left is busy." in text
+    assert viewer_client.get("/sessions/2024-01-01_1_nobody/story/").status_code == 404
