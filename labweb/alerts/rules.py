@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from labweb.fleet import presence
 from labweb.fleet.models import Rig
 from labweb.records.choices import CopyState, SessionState
 from labweb.records.models import Session
@@ -72,13 +72,9 @@ class Look:
             watch.delete()
             del self._watches[(rig.pk, name)]
 
-    @property
-    def fresh_after(self) -> dt.datetime:
-        # The board saves last_seen every 2 s; a rig not heard for longer than the silence limit is offline.
-        return self.now - dt.timedelta(seconds=settings.LABWEB_RIG_SILENCE_SECONDS + 5)
-
     def online(self) -> list[Rig]:
-        return [r for r in self.rigs if r.online and r.last_seen and r.last_seen >= self.fresh_after]
+        since = presence.fresh_after(self.now)
+        return [r for r in self.rigs if presence.rig_is_online(r, since=since)]
 
     def not_online(self) -> set[int]:
         fresh = {r.pk for r in self.online()}

@@ -5,35 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from labweb.fleet import presence
 from labweb.fleet.models import Command, Rig, RigEvent
-from labweb.live.board import PERSIST_SECONDS, rig_entry
+from labweb.live.board import rig_entry
 from rigs.messages import IDLE, OFFLINE
 
 from .models import ApiToken
 
 
-def rig_fresh_after() -> dt.datetime:
-    """A rig marked online whose last_seen is older than this is offline (its dashboard process died).
-
-    The board's own rule for rigs it holds no link to: the silence limit plus the interval it saves statuses at.
-    """
-    return timezone.now() - dt.timedelta(seconds=settings.LABWEB_RIG_SILENCE_SECONDS + PERSIST_SECONDS + 1.0)
-
-
 def rig_live(rig: Rig, *, fresh_after: dt.datetime) -> dict[str, Any]:
     """The rig as the rigs page draws it (labweb.live.board.rig_entry), from the status the board saves every 2 s."""
-    online = rig.online and rig.last_seen is not None and rig.last_seen >= fresh_after
-    return rig_entry(rig, online=online)
+    return rig_entry(rig, online=presence.rig_is_online(rig, since=fresh_after))
 
 
 def rig_list(*, kind: str = "", online: bool | None = None, state: str = "") -> QuerySet[Rig]:
     """Rigs by name; `online` and `state` (idle, spooling, ..., offline) as rig_live tells them."""
     rigs = Rig.objects.all()
-    is_online = Q(online=True, last_seen__gte=rig_fresh_after())
+    is_online = presence.online_filter()
     if kind:
         rigs = rigs.filter(kind=kind)
     if online is not None:

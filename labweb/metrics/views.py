@@ -27,6 +27,7 @@ from labweb.alerts.choices import AlertKind, AlertState
 from labweb.alerts.jobs import jobs_ensure
 from labweb.alerts.models import Alert, Destination
 from labweb.alerts.rules import clock_offset
+from labweb.fleet import presence
 from labweb.fleet.models import Rig, RigEvent
 from labweb.live.board import DASHBOARD_GROUP, get_board
 from labweb.spooling.models import SpoolRun
@@ -98,7 +99,7 @@ def _families(process_agents: int, browsers: float) -> list[Metric]:
     spool = {row["rig"]: row for row in SpoolRun.objects.values("rig").annotate(dropped=Sum("dropped"), runs=Count("id"))}
     copies = {row["rig"]: row for row in Transfer.objects.values("rig").annotate(
         bytes=Sum("bytes_copied"), failed=Count("id", filter=Q(outcome=TransferOutcome.FAILED)))}
-    fresh_after = time.time() - settings.LABWEB_RIG_SILENCE_SECONDS - 5
+    since = presence.fresh_after()
 
     def gauge(name, doc, unit=""):
         return GaugeMetricFamily(f"labweb_{name}", doc, labels=["rig"], unit=unit)
@@ -120,7 +121,7 @@ def _families(process_agents: int, browsers: float) -> list[Metric]:
     clock = gauge("rig_clock_offset_seconds", "How far the rig's clock is behind the dashboard's (negative: ahead).")
     for rig in rigs:
         status = rig.last_status or {}
-        is_online = bool(rig.online and rig.last_seen and rig.last_seen.timestamp() >= fresh_after)
+        is_online = presence.rig_is_online(rig, since=since)
         online.add_metric([rig.name], 1.0 if is_online else 0.0)
         out_of_service.add_metric([rig.name], 1.0 if rig.out_of_service else 0.0)
         disk = status.get("disk") if isinstance(status.get("disk"), dict) else {}
@@ -145,7 +146,7 @@ def _families(process_agents: int, browsers: float) -> list[Metric]:
             clock.add_metric([rig.name], round(offset, 3))
 
     agents = GaugeMetricFamily("labweb_agents_connected", "Rig agents connected to the dashboard (all processes).",
-                               value=sum(1 for r in rigs if r.online and r.last_seen and r.last_seen.timestamp() >= fresh_after))
+                               value=sum(1 for r in rigs if presence.rig_is_online(r, since=since)))
     local = GaugeMetricFamily("labweb_process_agents_connected", "Rig agents connected to the process that answered.",
                               value=process_agents)
     browser = GaugeMetricFamily("labweb_browsers_connected", "Browser pages with a live link to the dashboard.",

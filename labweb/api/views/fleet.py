@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from labweb.alerts.selectors import alerts_active_by_rig
+from labweb.fleet import presence
 from labweb.fleet.commands import CommandRefused, command_send
 from labweb.fleet.models import Command, Rig, RigEvent
 from labweb.fleet.roles import user_is_operator
@@ -85,7 +86,7 @@ class RigViewSet(NamedLookup, viewsets.ReadOnlyModelViewSet):
         return Response(self._represent([self.get_object()], many=False))
 
     def _represent(self, rigs: list[Rig], *, many: bool):
-        fresh_after = selectors.rig_fresh_after()
+        fresh_after = presence.fresh_after()
         context = {**self.get_serializer_context(), "alerts": alerts_active_by_rig(rigs),
                    "live": lambda rig: selectors.rig_live(rig, fresh_after=fresh_after)}
         serializer = RigSerializer(rigs if many else rigs[0], many=many, context=context)
