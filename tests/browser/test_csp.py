@@ -38,4 +38,5 @@ def test_every_page_passes_its_content_security_policy(demo, page):
             violations[path] = found
     assert violations == {}
     assert missing == []
+    assert not [line for line in console if "Failed to load resource" in line]  # the icon is the browser's own ask
     assert not [line for line in console if "Content Security Policy" in line]
