@@ -4,6 +4,7 @@ demand, and the view a person chose kept too."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import pytest
@@ -79,3 +80,18 @@ def test_an_operator_ticks_rigs_in_the_table_and_starts_and_stops_them_together(
         expect(page.locator(f"#fleet-table tr[data-rig='{rig}'] td[data-column='state']")).to_have_text(
             "Idle", timeout=20_000)
     expect(page.locator("#fleet-table tr[data-rig='behavior']")).to_be_hidden()  # never ticked: filtered out
+
+
+def test_a_card_out_of_sight_shows_the_rigs_present_state_once_scrolled_to(demo, page):
+    # Cards are drawn only on screen (a fleet of hundreds at 5 Hz would keep the page busy): one that changed while
+    # out of sight must be right the moment it is seen.
+    page.set_viewport_size({"width": 380, "height": 160})
+    demo.login(page)
+    page.goto(demo.url + "/?view=cards")
+    card = page.locator(".rig-card[data-rig='cam-right']")
+    expect(page.locator(".rig-card[data-rig='behavior']")).to_have_class(re.compile(r"\bonline\b"))
+    os.kill(demo.pids["cam-right"], signal.SIGKILL)
+    expect(page.locator("#rig-summary")).to_have_text("2 of 3 online", timeout=30_000)
+    card.scroll_into_view_if_needed()
+    expect(card).to_have_class(re.compile(r"\boffline\b"))
+    expect(card.locator(".state-badge")).to_have_text("Offline")

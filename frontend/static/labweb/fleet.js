@@ -107,6 +107,7 @@ export function fleetTable(container, { onDetails, selection = null }) {
   const rows = new Map(); // rig -> {tr, tds, entry, details}
   const dirty = new Set();
   let lastOrder = 0;
+  let lastSequence = []; // the rows in the order they were last put in the table
   let scheduled = false;
 
   const controls = el("form", { class: "filters fleet-filters", role: "search", "aria-label": "Filter the rigs" });
@@ -248,36 +249,40 @@ export function fleetTable(container, { onDetails, selection = null }) {
     return true;
   }
 
+  // Sort keys are computed once per row (not once per comparison), and rows are moved only when the order or the
+  // filter changed: moving two hundred rows every second costs the browser a full layout of the table.
   function order() {
-    const items = [...rows.values()];
     const key = filters.sort.replace(/^-/, "");
     const sign = filters.sort.startsWith("-") ? -1 : 1;
-    items.sort((a, b) => {
-      if (key) {
-        const x = cells(a.entry)[key][1];
-        const y = cells(b.entry)[key][1];
-        const order = typeof x === "string" ? x.localeCompare(y, undefined, { numeric: true }) : x - y;
-        if (order) return sign * order;
-      } else {
-        const rank = attention(a.entry) - attention(b.entry);
-        if (rank) return rank;
-      }
-      return a.entry.rig.localeCompare(b.entry.rig, undefined, { numeric: true });
+    const keyed = [...rows.values()].map((item) => ({ item, rank: key ? cells(item.entry)[key][1] : attention(item.entry) }));
+    keyed.sort((a, b) => {
+      const x = a.rank;
+      const y = b.rank;
+      const order = typeof x === "string" ? x.localeCompare(y, undefined, { numeric: true }) : x - y;
+      if (order) return key ? sign * order : order;
+      return a.item.entry.rig.localeCompare(b.item.entry.rig, undefined, { numeric: true });
     });
     const body = table.tBodies[0];
     let shown = 0;
-    for (const item of items) {
+    const sequence = keyed.map(({ item }) => item);
+    const moved = sequence.length !== lastSequence.length || sequence.some((item, i) => item !== lastSequence[i]);
+    for (const item of sequence) {
       const show = visible(item.entry);
-      item.tr.hidden = !show;
+      if (item.tr.hidden === show) item.tr.hidden = !show;
       shown += show ? 1 : 0;
-      body.append(item.tr);
-      if (item.details) item.tr.after(item.details);
+      if (moved) {
+        body.append(item.tr);
+        if (item.details) item.tr.after(item.details);
+      }
     }
+    lastSequence = sequence;
     for (const th of head.querySelectorAll("th[data-column]")) {
       const column = th.dataset.column;
-      th.setAttribute("aria-sort", column === key ? (sign > 0 ? "ascending" : "descending") : "none");
+      const sorted = column === key ? (sign > 0 ? "ascending" : "descending") : "none";
+      if (th.getAttribute("aria-sort") !== sorted) th.setAttribute("aria-sort", sorted);
     }
-    count.textContent = `${shown} of ${items.length} rigs shown${filters.sort ? "" : ", those needing attention first"}`;
+    const words = `${shown} of ${sequence.length} rigs shown${filters.sort ? "" : ", those needing attention first"}`;
+    if (count.textContent !== words) count.textContent = words;
   }
 
   function options(select, values, current, all) {
