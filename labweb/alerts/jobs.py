@@ -39,7 +39,7 @@ from .services import alerts_evaluate, deliveries_claim, delivery_record
 log = logging.getLogger(__name__)
 
 LEASE = "alerts"
-LEASE_SECONDS = 30.0  # a killed holder is replaced within this
+LEASE_SECONDS = 10.0  # at least; three checks at most: a killed holder is replaced within this
 PRUNE_SECONDS = 3600.0
 SEND_POLL_SECONDS = 5.0  # retries fall due by themselves; new notifications wake the sender at once
 SEND_TIMEOUT_SECONDS = 60.0
