@@ -94,7 +94,7 @@ if ($useNssm) {
         -Argument "/c `"`"$exe`" run --config `"$Config`" >> `"$log`" 2>&1`"" -WorkingDirectory $logDir
     $trigger = New-ScheduledTaskTrigger -AtStartup
     $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries `
-        -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 9999 -RestartInterval (New-TimeSpan -Minutes 1) `
+        -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) `
         -StartWhenAvailable -MultipleInstances IgnoreNew
     if ($Credential) {
         Register-ScheduledTask -TaskName $Name -Action $action -Trigger $trigger -Settings $settings `
