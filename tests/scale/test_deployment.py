@@ -219,6 +219,7 @@ class Browser:
         self.offline_since: dict[str, float] = {}
         self.offline_spells: list[tuple[str, float]] = []  # (rig, seconds shown offline) once it was back online
         self.commands: dict[str, tuple[str, dict]] = {}  # command id -> (origin of the frame, entry)
+        self.entry_bytes: list[int] = []  # the size of each rig entry frames carried (docs/scaling.md)
         self.answers: dict[str, dict] = {}  # ref -> the dashboard's answer to a command this browser sent
         self.socket = None
         self.task: asyncio.Task | None = None
@@ -259,6 +260,7 @@ class Browser:
             self.seqs.setdefault(message["origin"], []).append(message["seq"])
             for entry in message["rigs"]:
                 self._rig(entry, message["origin"])
+                self.entry_bytes.append(len(json.dumps(entry, separators=(",", ":"))))
             for command in message["commands"]:
                 # The issuing process's "sent" frame can arrive after the holding process's frame with the rig's
                 # answer (two processes, two tickers): an answered command never goes back to "sent".
@@ -382,6 +384,8 @@ async def test_two_dashboards_behind_nginx_relay_route_fail_over_and_lose_nothin
     await every_durable_event_is_stored_exactly_once(site)
     for browser in browsers:
         await browser.close()
+    sizes = [n for br in browsers for n in br.entry_bytes]
+    print(f"a rig entry in a frame: {sum(sizes) / len(sizes):.0f} bytes of JSON on average ({len(sizes)} seen)")
     print(f"the whole deployment test: {time.monotonic() - started:.0f} s")
 
 
