@@ -484,3 +484,36 @@ async def every_durable_event_is_stored_exactly_once(site: Site) -> None:
         print(f"{name}: {emitted} events emitted, each stored once")
     duplicates = site.sql("SELECT rig_id, seq FROM records_rigevent GROUP BY rig_id, seq HAVING count(*) > 1")
     assert duplicates == []
+
+
+def test_the_tls_lines_filled_in_make_a_configuration_nginx_accepts(tmp_path):
+    """deploy/nginx/labweb.conf with its TLS lines uncommented, as its comment says, and a certificate."""
+    if not Path(NGINX).exists() or not shutil.which("openssl"):
+        pytest.skip("needs nginx and openssl")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=dashboard.lab",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    lines, inside = [], False
+    for line in (REPO / "deploy" / "nginx" / "labweb.conf").read_text().splitlines():
+        if line.strip().startswith("# return 301"):
+            inside = True
+        elif line.strip().startswith("client_max_body_size"):
+            inside = False
+        lines.append(re.sub(r"^(\s*)# ?", r"\1", line, count=1) if inside else line)
+    text = "\n".join(lines)
+    assert text.count("server {") == 2 and "ssl_certificate " in text
+    for old, new in (("/etc/ssl/labweb/fullchain.pem", str(tmp_path / "cert.pem")),
+                     ("/etc/ssl/labweb/privkey.pem", str(tmp_path / "key.pem")),
+                     ("listen 80;", f"listen 127.0.0.1:{free_port()};"), ("listen [::]:80;", ""),
+                     ("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;"),
+                     ("listen [::]:443 ssl http2;", "")):
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp_path / "labweb.conf").write_text(text)
+    (tmp_path / "tmp").mkdir()
+    temp = " ".join(f"{kind}_temp_path {tmp_path}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid; events {{}} http {{ include /etc/nginx/mime.types; "
+                                         f"{temp} access_log off; include {tmp_path}/labweb.conf; }}")
+    result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
+                             "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
