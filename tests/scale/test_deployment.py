@@ -198,8 +198,14 @@ def site(tmp_path):
         site.agents = {name: start_agent(site, name, echo_ports[name]) for name in RIGS}
         yield site
     finally:
-        for process in [*site.agents.values(), site.nginx, *(d.process for d in site.daphnes)]:
-            if process is not None and process.poll() is None:
+        if site.nginx is not None and site.nginx.poll() is None:
+            site.nginx.terminate()  # its master stops its workers (a SIGKILL would leave them running)
+            try:
+                site.nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                site.nginx.kill()
+        for process in [*site.agents.values(), *(d.process for d in site.daphnes)]:
+            if process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
         _postgres(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
