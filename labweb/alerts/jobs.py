@@ -1,11 +1,18 @@
 """The dashboard process's periodic jobs for alerts and history, started by the live board (board.ensure_running).
 
+With several dashboard processes, each job either has one owner or is safe to run everywhere (docs/scaling.md):
+
 - Checking the rules (and pruning old history, hourly) runs in one process at a time: the holder of the
   `alerts` lease row (labweb.alerts.lease). Other processes try to take it on each run and stand by.
 - Sending notifications runs in every process: each due notification is claimed by a conditional update
   first, so two processes never send one twice; sends run in a thread pool of their own, so a slow or dead
   destination never holds up the event loop, the database thread or the other destinations.
-- Sampling the history runs in every process over the rigs whose agents it holds (labweb.history.sampler).
+- Sampling the history runs in every process over the rigs whose agents it holds (labweb.history.sampler);
+  a row written twice for one interval (a rig moving between processes) is absorbed by the unique (rig, t) index.
+- Elsewhere: the "offline" sweep has one owner (the `sweep` lease, labweb.live.sweep); the 50 ms relay ticker
+  runs in every process over its own agents only, each frame under the process's own origin and seq, so two
+  tickers never send the same change; expiring unanswered commands runs everywhere and is a conditional
+  update (a command expires once).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from .services import alerts_evaluate, deliveries_claim, delivery_record
 log = logging.getLogger(__name__)
 
 LEASE = "alerts"
-LEASE_SECONDS = 30.0  # a killed holder is replaced within this
+LEASE_SECONDS = 10.0  # at least; three checks at most: a killed holder is replaced within this
 PRUNE_SECONDS = 3600.0
 SEND_POLL_SECONDS = 5.0  # retries fall due by themselves; new notifications wake the sender at once
 SEND_TIMEOUT_SECONDS = 60.0

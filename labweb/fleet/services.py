@@ -188,9 +188,13 @@ def command_record_reply(*, rig: Rig, command_id: str, ok: bool, result: dict | 
 
 
 def commands_expire(*, older_than: dt.datetime) -> list[Command]:
-    """Record commands that got no answer in time, so nobody waits on them forever."""
+    """Record commands that got no answer in time, so nobody waits on them forever.
+
+    Every dashboard process runs this; the rows are locked as they are read (skip_locked), so two processes never
+    expire, and apply the outcome of, one command twice."""
     with transaction.atomic():
-        stale = list(Command.objects.filter(state=CommandState.SENT, issued_at__lt=older_than).select_related("rig"))
+        stale = list(Command.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(state=CommandState.SENT, issued_at__lt=older_than).select_related("rig"))
         if not stale:
             return []
         Command.objects.filter(pk__in=[c.pk for c in stale], state=CommandState.SENT).update(

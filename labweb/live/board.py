@@ -12,6 +12,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 import weakref
@@ -27,6 +29,8 @@ from labweb.fleet import services
 from labweb.fleet.models import Command, Rig
 from labweb.records.live import session_entries
 from rigs.messages import OFFLINE, STATUS_PARTS
+
+from .sweep import rigs_sweep_offline
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ class RigBoard:
 
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex[:12]
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{self.origin}"  # for leases (labweb.live.sweep)
         self.seq = 0
         self.entries: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, AgentLink] = {}
@@ -269,10 +274,10 @@ class RigBoard:
         services.rigs_touch(seen=seen)
         hashes = dict(Rig.objects.filter(name__in=list(self.agents)).values_list("name", "token_hash"))
         revoked = [name for name, link in self.agents.items() if hashes.get(name) != link.rig.token_hash]
-        # Rigs another (perhaps killed) process left marked online: offline once their last_seen is stale.
+        # Rigs another (perhaps killed) process left marked online: offline once their last_seen is stale, by the
+        # one process that owns the sweep (labweb.live.sweep).
         cutoff = timezone.now() - dt.timedelta(seconds=_stale_seconds())
-        stale_rigs = list(Rig.objects.filter(online=True, last_seen__lt=cutoff).exclude(name__in=list(self.agents)))
-        services.rig_mark_offline(rig_ids=[rig.pk for rig in stale_rigs])
+        stale_rigs = rigs_sweep_offline(owner=self.owner, cutoff=cutoff, holding=list(self.agents))
         return revoked, [rig_entry(rig, online=False) for rig in stale_rigs]
 
     async def _expire_commands(self) -> None:

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     run = subparsers.add_parser(
         "run",
         help="run the rig agent (connects to the dashboard, runs the rig's parts)",
-        description="Run the rig agent with a rig.yaml configuration (see DESIGN 2a). Stops cleanly on Ctrl-C or SIGTERM.",
+        description="Run the rig agent with a rig.yaml configuration (README: \"Setting up a real lab\"). Stops cleanly on Ctrl-C or SIGTERM.",
     )
     run.add_argument("--config", type=Path, required=True, help="the rig's YAML configuration file")
     run.set_defaults(func=_run)

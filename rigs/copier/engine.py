@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from rigs.copier import fileio
 from rigs.copier.errors import CopyCancelled, CopyError, CopyFailed, SourceChanged, VerifyMismatch
@@ -382,7 +382,7 @@ def _streams(job: CopyJob) -> bool:
     return job.size >= LARGE or job.checkpoint is not None
 
 
-def _tasks(items: list, alone: Callable[[object], bool]) -> list[list]:
+def _tasks(items: list, alone: Callable[[Any], bool]) -> list[list]:
     """Pool tasks: one per item for which `alone` is true (large files), SMALL_CHUNK of the others per task."""
     rest = [item for item in items if not alone(item)]
     return [[item] for item in items if alone(item)] + [rest[i : i + SMALL_CHUNK] for i in range(0, len(rest), SMALL_CHUNK)]

@@ -261,8 +261,9 @@ class EchoEndpoint:
                 self.send(event.echo, event.addr)  # echo at once, before anything else
             except OSError as exc:
                 log.warning("[%s] echo to %s:%d failed: %s", self.name, *event.addr, exc)
-        if event.reply_to is not None and not event.reply_to.done():
-            event.reply_to.set_result(event.message)
+        # reply_to is the core's opaque token: here, this transport's future (hence the type: ignore).
+        if event.reply_to is not None and not event.reply_to.done():  # type: ignore[attr-defined]
+            event.reply_to.set_result(event.message)  # type: ignore[attr-defined]
         elif self.on_message is not None:
             try:
                 self.on_message(event.message, event.addr)
@@ -276,8 +277,8 @@ class EchoEndpoint:
         if waiter is not None or self._log_due(self._report_logged, event.addr):  # unasked-for: once a minute
             log.error("[%s] %s:%d reports that its %s handler failed: %s",
                       self.name, event.addr[0], event.addr[1], code_name(event.code or 0), event.text[:200])
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(RemoteError(self.name, event.code, event.text))
+        if waiter is not None and not waiter.done():  # type: ignore[attr-defined]
+            waiter.set_exception(RemoteError(self.name, event.code, event.text))  # type: ignore[attr-defined]
         elif self.on_error_report is not None:
             self.on_error_report(event)
 
@@ -410,7 +411,7 @@ class _StreamProtocol(asyncio.Protocol):
         if allow is not None and not allow.allows(self.peer[0]):
             allow.refuse(self.peer, "connection")
             self.refused = True
-            transport.abort()  # not a byte read from it, nothing sent back
+            transport.abort()  # type: ignore[attr-defined]  # not a byte read from it, nothing sent back
             return
         self.owner._streams[self.peer] = transport  # type: ignore[assignment]
         log.debug("[%s] TCP connection with %s:%d", self.owner.name, *self.peer)

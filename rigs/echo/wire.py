@@ -13,8 +13,9 @@ from rigs.jsonbounds import MAX_DEPTH, nesting_exceeds
 # so a message we build is byte for byte what iblutil would send. The C encoder is built once
 # (json.dumps builds one per call) and str input skips json.loads' encoding detection.
 _encoder = json.JSONEncoder()
-if json.encoder.c_make_encoder is not None:
-    _c_encode = json.encoder.c_make_encoder(
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # CPython's C speed-up (private, may be absent)
+if _c_make_encoder is not None:
+    _c_encode = _c_make_encoder(
         None, _encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
     )
 

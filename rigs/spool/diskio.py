@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +111,7 @@ class CacheTrimmer:
         size = os.fstat(self._fd).st_size
         _datasync(self._fd)
         self.syncs += 1
-        if hasattr(os, "posix_fadvise"):
+        if sys.platform != "win32" and hasattr(os, "posix_fadvise"):  # Windows and macOS have none
             end = size - size % _PAGE
             if end > self._dropped_to:
                 os.posix_fadvise(self._fd, self._dropped_to, end - self._dropped_to, os.POSIX_FADV_DONTNEED)
@@ -138,9 +139,10 @@ class DirectFile:
         flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
         self._plain: int | None = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o644)
         self._direct: int | None = None
-        if getattr(os, "O_DIRECT", 0):
+        direct_flag = getattr(os, "O_DIRECT", 0)  # Linux and some BSDs; not Windows or macOS
+        if direct_flag:
             try:
-                self._direct = os.open(self.path, os.O_WRONLY | os.O_DIRECT)
+                self._direct = os.open(self.path, os.O_WRONLY | direct_flag)
             except OSError as exc:
                 log.info("no O_DIRECT on %s (%s): chunks go through the page cache", self.path, exc)
         self._pos = 0
@@ -168,7 +170,7 @@ class DirectFile:
         view = memoryview(buffer).cast("B")
         done = 0
         while done < view.nbytes:
-            n = os.preadv(self._fd(), [view[done:]], self._pos + done)
+            n = _pread_into(self._fd(), view[done:], self._pos + done)
             if n == 0:
                 break
             done += n
@@ -178,7 +180,7 @@ class DirectFile:
     def read(self, size: int = -1) -> bytes:
         if size < 0:
             size = max(0, os.fstat(self._fd()).st_size - self._pos)
-        data = os.pread(self._fd(), size, self._pos)
+        data = _pread(self._fd(), size, self._pos)
         self._pos += len(data)
         return data
 
@@ -257,4 +259,29 @@ class DirectFile:
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
     done = 0
     while done < view.nbytes:
-        done += os.pwrite(fd, view[done:], offset + done)
+        done += _pwrite(fd, view[done:], offset + done)
+
+
+# Positioned reads and writes. Windows' os module has no pread, preadv or pwrite: there a seek and a plain
+# read or write stand in, which is safe because DirectFile keeps its own position (_pos) and h5py's driver
+# calls it from one thread at a time.
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    data = _pread(fd, view.nbytes, offset)
+    view[: len(data)] = data
+    return len(data)
+
+
+def _pwrite(fd: int, view: memoryview, offset: int) -> int:
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, view, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.write(fd, view)

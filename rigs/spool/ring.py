@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import sys
 from collections import deque
 
 import numpy as np
@@ -16,7 +17,7 @@ def anonymous_memory(nbytes: int) -> mmap.mmap:
     Private, not mmap's default MAP_SHARED: shared anonymous memory is shmem, which gets no transparent huge
     pages and faults more slowly (the compression workers measured ~10% slower reading from it).
     """
-    if hasattr(mmap, "MAP_PRIVATE"):
+    if sys.platform != "win32":
         buffer = mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     else:  # Windows: a page-file backed mapping, page-aligned too
         buffer = mmap.mmap(-1, max(nbytes, 1))
