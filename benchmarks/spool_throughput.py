@@ -74,7 +74,7 @@ class PeakRss:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -288,8 +288,9 @@ def run_all(args: argparse.Namespace, work: Path) -> int:
         if name in args.skip:
             continue
         camera = LosslessCamera(SHAPE, DTYPE.name, None)
-        step(name, lambda: labweb(work / "labweb", camera, n, compression=compression, buffer_mb=args.buffer_mb,
-                                  workers=args.workers, **extra)[1])
+        # step() calls the lambda before the loop moves on, so it sees this iteration's camera and compression.
+        step(name, lambda: labweb(work / "labweb", camera, n, compression=compression, buffer_mb=args.buffer_mb,  # noqa: B023, F821
+                                  workers=args.workers, **extra)[1])  # noqa: B023
         shutil.rmtree(work / "labweb")
         del camera
         gc.collect()  # the controller and its camera reference each other: free the ring before the next run

@@ -83,7 +83,7 @@ class DashboardLink:
         if ws is not None:
             try:
                 await asyncio.wait_for(ws.close(code=1000, reason="agent stopping"), timeout=2)
-            except (asyncio.TimeoutError, ConnectionClosed, OSError):
+            except (TimeoutError, ConnectionClosed, OSError):
                 pass
 
     def preview(self, message: dict) -> None:
@@ -101,7 +101,7 @@ class DashboardLink:
                 reason = "the token was refused (wrong, rotated or revoked?)" if code == 403 else f"HTTP {code}"
                 log.error("dashboard %s refused this rig: %s", self.url, reason)
                 self.failures = max(self.failures, 4)
-            except (OSError, InvalidHandshake, ConnectionClosed, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, InvalidHandshake, ConnectionClosed) as exc:
                 if self.connected.is_set() or self.failures == 0:
                     log.warning("dashboard link down (%s); retrying", exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
             except Exception:  # a bug or a surprise must never end the link silently: log it and reconnect
@@ -247,7 +247,7 @@ class DashboardLink:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0 if not due else 0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _event_text(self, event: dict[str, Any]) -> str | None:

@@ -154,7 +154,7 @@ def _ratio(value: Any, bytes_in: int, bytes_out: int) -> float | None:
 
 def _epoch(value: Any) -> dt.datetime | None:
     try:
-        return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

@@ -183,7 +183,7 @@ def _iso(value: Any) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 

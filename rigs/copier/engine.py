@@ -27,10 +27,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from rigs.copier import fileio
 from rigs.copier.errors import CopyCancelled, CopyError, CopyFailed, SourceChanged, VerifyMismatch

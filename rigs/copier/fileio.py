@@ -12,8 +12,8 @@ import os
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rigs.copier.hashes import hasher_new
 

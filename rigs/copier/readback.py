@@ -25,7 +25,7 @@ class Sampler:
         else:
             middle = (size // 2) & ~4095
             starts, lengths = [0, middle, size - SAMPLE], [SAMPLE] * 3
-        self.blocks = {start: bytearray(length) for start, length in zip(starts, lengths)}
+        self.blocks = {start: bytearray(length) for start, length in zip(starts, lengths, strict=True)}
 
     def take(self, offset: int, view: memoryview) -> None:
         end = offset + len(view)

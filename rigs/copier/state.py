@@ -35,7 +35,7 @@ class DevicePaths:
     tag: str
 
     @classmethod
-    def of(cls, remote_subjects: Path | str, ref: SessionRef, tag: str) -> "DevicePaths":
+    def of(cls, remote_subjects: Path | str, ref: SessionRef, tag: str) -> DevicePaths:
         return cls(session=ref.path_under(remote_subjects), exp_ref=ref.exp_ref, tag=tag_check(tag))
 
     @property

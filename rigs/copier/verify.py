@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from rigs.copier.fileio import file_hash
 from rigs.copier.manifest import Manifest, ManifestEntry, ManifestError, manifest_read, manifests_find

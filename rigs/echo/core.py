@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Hashable
 
 from rigs.echo.codes import ERROR
 from rigs.echo.wire import LegacyMessage, MalformedMessage, Message, decode, legacy_hint

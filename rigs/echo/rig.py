@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from rigs.echo.allow import PeerAllowList
 from rigs.echo.codes import ExpMessage, ExpStatus
@@ -123,7 +124,7 @@ class EchoRig:
         self._tasks: set[asyncio.Task] = set()
 
     # -- lifetime -----------------------------------------------------------------------------
-    async def start(self) -> "EchoRig":
+    async def start(self) -> EchoRig:
         """Start listening; `endpoint_uri` then holds the bound address (a port 0 URI gets a real port)."""
         self._endpoint = await EchoEndpoint.listen(
             self.uri, name=self.name, on_message=self._dispatch, on_error_report=self._on_error_report, **self._options
@@ -145,7 +146,7 @@ class EchoRig:
         if self._endpoint is not None:
             self._endpoint.close()
 
-    async def __aenter__(self) -> "EchoRig":
+    async def __aenter__(self) -> EchoRig:
         return await self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:

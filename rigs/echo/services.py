@@ -39,7 +39,7 @@ class RemoteRig:
         on_message: Observer | None = None,
         echo_timeout: float = DEFAULT_ECHO_TIMEOUT,
         attempts: int = DEFAULT_ATTEMPTS,
-    ) -> "RemoteRig":
+    ) -> RemoteRig:
         """Open a sending endpoint to the rig at `uri` (hostnames resolved, default udp port 11001)."""
         name = name or uri
         endpoint = await EchoEndpoint.connect(uri, name=name, echo_timeout=echo_timeout, attempts=attempts)
@@ -118,7 +118,7 @@ class Services(Mapping[str, RemoteRig]):
 
     @classmethod
     async def connect(cls, uris: Mapping[str, str], *, timeout: float | None = DEFAULT_TIMEOUT,
-                      on_message: Observer | None = None, **options: Any) -> "Services":
+                      on_message: Observer | None = None, **options: Any) -> Services:
         """Connect to every rig of a `name: URI` map (a remote_rigs.yaml)."""
         rigs = []
         try:
@@ -179,7 +179,7 @@ class Services(Mapping[str, RemoteRig]):
 
     def _collect(self, method: str, rigs: list[RemoteRig], outcomes: list) -> dict[str, list]:
         responses, failures = {}, {}
-        for rig, outcome in zip(rigs, outcomes):
+        for rig, outcome in zip(rigs, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 if not isinstance(outcome, (EchoError, OSError)):
                     raise outcome  # cancellation and programming errors are not a rig's failure

@@ -166,7 +166,7 @@ async def _run(duration: float | None, control: SessionControl) -> str:
     """Wait for the end of the session; how it ended (duration, stop or interrupt)."""
     try:
         await asyncio.wait_for(control.wait(), duration)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return DURATION
     return control.how or STOP
 

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rigs.echo.allow import PeerAllowList
 from rigs.echo.codes import code_name
@@ -87,7 +88,7 @@ class EchoEndpoint:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    async def listen(cls, uri: str, **kwargs: Any) -> "EchoEndpoint":
+    async def listen(cls, uri: str, **kwargs: Any) -> EchoEndpoint:
         """Listen on `uri` (port 0 asks for an ephemeral port; `.endpoint` then holds the real one)."""
         self = cls(parse_uri(uri, allow_port_zero=True), listening=True, **kwargs)
         await self._open()
@@ -95,7 +96,7 @@ class EchoEndpoint:
         return self
 
     @classmethod
-    async def connect(cls, uri: str, **kwargs: Any) -> "EchoEndpoint":
+    async def connect(cls, uri: str, **kwargs: Any) -> EchoEndpoint:
         """Talk to the rig listening at `uri`."""
         self = cls(parse_uri(uri), listening=False, **kwargs)
         await self._open()

@@ -39,7 +39,7 @@ class Endpoint:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
-    def with_port(self, port: int) -> "Endpoint":
+    def with_port(self, port: int) -> Endpoint:
         """The same endpoint on another port (an ephemeral port once bound)."""
         return Endpoint(self.scheme, self.host, port)
 

@@ -288,7 +288,7 @@ class SessionPart:
         control.interrupt() if interrupt else control.stop()
         try:
             await asyncio.wait_for(asyncio.shield(main), timeout=MAIN_STOP_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise CommandFailed(f"session {exp_ref} did not end within {MAIN_STOP_SECONDS:.0f} s") from None
         return {"exp_ref": exp_ref, "ended_by": "interrupt" if interrupt else "stop"}
 

@@ -130,7 +130,7 @@ class SpoolController:
         self.stop(wait=True)
         self._hook_runner.wait(timeout=60.0)
 
-    def __enter__(self) -> "SpoolController":
+    def __enter__(self) -> SpoolController:
         return self
 
     def __exit__(self, *exc: object) -> None:

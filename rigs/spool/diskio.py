@@ -70,7 +70,7 @@ class CacheTrimmer:
         self.syncs = 0
         self.error: OSError | None = None  # the last sync failure, if any
 
-    def __enter__(self) -> "CacheTrimmer":
+    def __enter__(self) -> CacheTrimmer:
         self._fd = _open_for_sync(self.path)
         self._thread.start()
         return self

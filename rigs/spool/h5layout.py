@@ -63,7 +63,7 @@ class SeriesFile:
 
     @classmethod
     def create(cls, path: Path, frame_shape: tuple[int, int], dtype: np.dtype, codec: Codec, *,
-               swmr: bool = False, entries: Mapping[str, Any] = ()) -> "SeriesFile":
+               swmr: bool = False, entries: Mapping[str, Any] = ()) -> SeriesFile:
         """Create `path` exclusively (FileExistsError if it exists: a file is never overwritten)."""
         frame_bytes = int(np.prod(frame_shape)) * np.dtype(dtype).itemsize
         fileobj = None

@@ -30,4 +30,4 @@ class RateMeter:
         span = t1 - t0
         if span < self.min_span:
             return {name: 0.0 for name in self.names}
-        return {name: (b - a) / span for name, a, b in zip(self.names, first, last)}
+        return {name: (b - a) / span for name, a, b in zip(self.names, first, last, strict=True)}

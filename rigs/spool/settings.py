@@ -74,7 +74,7 @@ class SpoolSettings:
                 raise ValueError(f"exp_ref: {exc}") from None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "SpoolSettings":
+    def from_mapping(cls, data: Mapping[str, Any]) -> SpoolSettings:
         """Build from a plain dict (command params, YAML); an unknown key is an error that names it."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)

@@ -427,14 +427,15 @@ async def a_command_through_one_process_reaches_a_rig_on_the_other(browsers, hol
         rig = next(r for r, origin in holder.items() if origin == rig_process.origin)
         ref = uuid.uuid4().hex
         await browser.send({"type": "command", "ref": ref, "rig": rig, "action": "preview.request", "params": {}})
-        await until(lambda: ref in browser.answers, 10, "the dashboard to answer the command")
+        # The lambdas below are awaited at once, inside their own iteration: they see this iteration's names.
+        await until(lambda: ref in browser.answers, 10, "the dashboard to answer the command")  # noqa: B023
         assert browser.answers[ref]["error"] is None, browser.answers[ref]
-        await until(lambda: any(origin == rig_process.origin and entry["rig"] == rig and entry["state"] != "sent"
-                                for origin, entry in browser.commands.values()), 15,
+        await until(lambda: any(origin == rig_process.origin and entry["rig"] == rig and entry["state"] != "sent"  # noqa: B023
+                                for origin, entry in browser.commands.values()), 15,  # noqa: B023
                     f"the reply of {rig} (on the other process) to come back to the browser")
         # ... and to every other browser, on either process.
         answered = next(i for i, (o, e) in browser.commands.items() if e["rig"] == rig and e["state"] != "sent")
-        await until(lambda: all(answered in br.commands for br in browsers), 5, "every browser to see the reply")
+        await until(lambda: all(answered in br.commands for br in browsers), 5, "every browser to see the reply")  # noqa: B023
 
 
 async def a_session_started_on_one_process_is_stopped_on_the_other(site: Site, holder: dict[str, str]) -> None:

@@ -143,7 +143,7 @@ def test_a_failed_copy_shows_beside_the_state_the_server_holds(viewer_client, mu
 def _event(rig, seq, name, exp_ref, second, **data):
     return RigEvent.objects.create(
         rig=rig, seq=seq, name=name, data={"exp_ref": exp_ref, **data},
-        time=timezone.make_aware(dt.datetime(2024, 3, 5, 10, 0, second), dt.timezone.utc),
+        time=timezone.make_aware(dt.datetime(2024, 3, 5, 10, 0, second), dt.UTC),
     )
 
 

@@ -18,7 +18,7 @@ SECOND_FILE = FILE.replace("_001", "_002")
 
 
 def utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
 def test_started_records_a_running_series(outbox, rig):

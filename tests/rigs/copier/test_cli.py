@@ -35,10 +35,10 @@ def test_transfer_shows_states_and_fails_if_any_session_failed(local, remote):
     run = labweb_rig("transfer", "--tag", "video", "--local", str(local), "--remote", str(remote))
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert any(l.split()[:3] == ["before", "ZM_001/2024-05-01/1", "0"] for l in lines)
-    assert any(l.split()[:3] == ["after", "ZM_001/2024-05-01/1", "3"] for l in lines)
-    assert any(l.startswith("FAILED") and "ZM.002" in l and "dot" in l for l in lines)
-    assert any(l.startswith("FINALIZED") and "ZM_001/2024-05-01/001" in l for l in lines)
+    assert any(line.split()[:3] == ["before", "ZM_001/2024-05-01/1", "0"] for line in lines)
+    assert any(line.split()[:3] == ["after", "ZM_001/2024-05-01/1", "3"] for line in lines)
+    assert any(line.startswith("FAILED") and "ZM.002" in line and "dot" in line for line in lines)
+    assert any(line.startswith("FINALIZED") and "ZM_001/2024-05-01/001" in line for line in lines)
     assert "B/s" in run.stderr  # the progress bar
     assert not (remote / "ZM_003").exists()
 

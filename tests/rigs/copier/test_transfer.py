@@ -48,7 +48,7 @@ def test_three_devices_finalize_only_when_the_last_is_in(local, remote, tmp_path
     devices = sorted(p.name for p in (server_session(remote) / "_devices").iterdir())
     assert [n for n in devices if n.endswith(".yaml")] == [f"2024-05-01_1_ZM_001@{t}.yaml" for t in ("behavior", "ephys", "video")]
     assert [n for n in devices if ".status_" in n] == [f"2024-05-01_1_ZM_001@{t}.status_final" for t in ("behavior", "ephys", "video")]
-    for tag, session in pcs.items():  # every byte arrived, the flag did not, and it is gone locally
+    for session in pcs.values():  # every byte arrived, the flag did not, and it is gone locally
         sent = {k: v for k, v in content(session).items() if not k.startswith("_ibl_experiment")}
         assert sent.items() <= content(server_session(remote)).items()
         assert not (session / TRANSFER_FLAG).exists()

@@ -60,7 +60,7 @@ class RawPeer(asyncio.DatagramProtocol):
         while (left := end - loop.time()) > 0:
             try:
                 data, _ = await asyncio.wait_for(self.received.get(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return True
             if data != but:
                 return False

@@ -62,7 +62,7 @@ class Rig:
         self.part = part_of(self.agent, "transfer")
         self.task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "Rig":
+    async def __aenter__(self) -> Rig:
         self.task = asyncio.ensure_future(self.agent.run())
         while not self.part._thread.is_alive():
             await asyncio.sleep(0.01)
