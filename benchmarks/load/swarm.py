@@ -111,26 +111,37 @@ async def _agents(rigs: list[tuple[str, str, str]], hz: float, seconds: float, r
     report = AgentReport()
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
 
+    def closed(exc: ConnectionClosed) -> None:
+        code = str(exc.rcvd.code if exc.rcvd else "none")
+        report.closed[code] = report.closed.get(code, 0) + 1
+
+    async def heartbeat(ws, head, middle, tail):
+        """Alive until the run starts, as a real agent is (frames 0: the browsers do not time these)."""
+        try:
+            while start_at.value == 0.0 or time.time() < start_at.value - 1.0:
+                await ws.send(f"{head}{time.time():.6f}{middle}0{tail}")
+                await asyncio.sleep(1.0)
+        except ConnectionClosed:
+            pass
+
     async def one(url, name, token):
         async with gate:
-            return await _agent_connect(url, name, token)
+            ws = await _agent_connect(url, name, token)
+        template = status_template(name)
+        return ws, template, asyncio.ensure_future(heartbeat(ws, *template)), asyncio.ensure_future(_drain(ws))
 
     results = await asyncio.gather(*(one(*rig) for rig in rigs), return_exceptions=True)
-    links = []
+    links, tasks = [], []
     for (_, name, _), result in zip(rigs, results):
         if isinstance(result, BaseException):
             report.failed_to_connect += 1
             print(f"swarm: {name} could not connect: {result!r}", file=sys.stderr)
         else:
-            links.append((name, result, status_template(name)))
-    readers = [asyncio.ensure_future(_drain(ws)) for _, ws, _ in links]
+            ws, template, *more = result
+            links.append((name, ws, template))
+            tasks.extend(more)
     ready.put(len(links))
-    last_beat = 0.0
     while start_at.value == 0.0 or time.time() < start_at.value:
-        if time.time() - last_beat > 1.0:  # alive while the others connect (frames 0: the browsers do not time it)
-            last_beat = time.time()
-            for _, ws, (head, middle, tail) in links:
-                await ws.send(f"{head}{last_beat:.6f}{middle}0{tail}")
         await asyncio.sleep(0.01)
     t0 = start_at.value
     report.sent = {name: 0 for name, _, _ in links}
@@ -154,8 +165,7 @@ async def _agents(rigs: list[tuple[str, str, str]], hz: float, seconds: float, r
                 await ws.send(f"{head}{stamp:.6f}{middle}{n}{tail}")
             except ConnectionClosed as exc:
                 dead.add(name)
-                code = str(exc.rcvd.code if exc.rcvd else "none")
-                report.closed[code] = report.closed.get(code, 0) + 1
+                closed(exc)
                 continue
             report.sent[name] = n
         if k < total:
@@ -163,8 +173,8 @@ async def _agents(rigs: list[tuple[str, str, str]], hz: float, seconds: float, r
     report.cpu = time.process_time() - cpu0
     await asyncio.sleep(drain)  # the last statuses reach the browsers before their agents go offline
     await asyncio.gather(*(ws.close() for _, ws, _ in links), return_exceptions=True)
-    for reader in readers:
-        reader.cancel()
+    for task in tasks:
+        task.cancel()
     return report
 
 
@@ -220,6 +230,8 @@ async def _browser(url: str, cookie: str, ready, start_at, until_after: float) -
                     continue
                 report.frames += 1
                 previous = last_seq.get(message["origin"])
+                if previous is not None and message["seq"] <= previous:
+                    continue  # sent before the snapshot that came first: already in it
                 if previous is not None and message["seq"] != previous + 1:
                     report.gaps += 1
                     await ws.send('{"type":"snapshot"}')  # as live.js does
@@ -269,10 +281,10 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
         workers.append(ctx.Process(target=browsers_process,
                                    args=(urls, cookie, browsers, ready, start_at, seconds + drain, results)))
     for worker in workers:
+        worker.daemon = True  # they go with the harness, whatever stops it
         worker.start()
-    connected = 0
     for _ in range(procs + browsers):
-        connected += ready.get(timeout=300)
+        _get(ready, workers, 300)
     time.sleep(1.0)  # the hellos settle (their frames are not timed)
     start_at.value = t0 = time.time() + 0.5
     # The dashboard's CPU over the sending window only: not the connects before it, nor the disconnects after.
@@ -281,7 +293,7 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
     time.sleep(max(0.0, t0 + seconds - time.time()))
     cpu = {pid: (cpu_seconds(pid) - cpu_before[pid]) / seconds for pid in pids}
     rss = {pid: rss_bytes(pid) for pid in pids}
-    reports = [results.get(timeout=drain + 600) for _ in workers]
+    reports = [_get(results, workers, drain + 600) for _ in workers]
     for worker in workers:
         worker.join(timeout=30)
     agents = [r for r in reports if "sent" in r]
@@ -317,6 +329,21 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
         "closed": closed, "failed to connect": sum(a["failed_to_connect"] for a in agents),
         "browser closed": [b["closed"] for b in watched["browsers"] if b["closed"]],
     }
+
+
+def _get(queue, workers, timeout: float):
+    """The next item of `queue`; an error as soon as a worker died without giving one."""
+    import queue as queues
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=1.0)
+        except queues.Empty:
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a harness process died (exit code {dead[0].exitcode}); see its traceback above")
+    raise TimeoutError("the harness processes did not answer in time")
 
 
 # -- the idle floor --------------------------------------------------------------------------------------------------
@@ -378,6 +405,9 @@ def print_header() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the dashboards started here are stopped too
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["register"]:
         parser = argparse.ArgumentParser(prog="swarm.py register", description="register simulated rigs")
