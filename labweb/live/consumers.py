@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -10,6 +11,7 @@ import time
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from labweb.fleet import services
 from labweb.fleet.commands import agent_group, command_issue_text
@@ -189,6 +191,7 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
             log.warning("browser socket from %s:%s refused: not logged in", client[0], client[1])
             await self.close()
             return
+        self.behind = False  # frames held back from a browser that did not keep up: a snapshot is due
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
         board = get_board()
@@ -231,7 +234,39 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
             get_board().command_changed(entry)
 
     async def relay_frame(self, event):
+        # A browser that does not keep up (a slow link, a frozen tab) is not sent frames to pile up in the server's
+        # send buffer without bound: past the limit it gets none, and once its buffer drained, a fresh snapshot.
+        backlog = _send_backlog(self)
+        if backlog is not None and backlog > settings.LABWEB_BROWSER_BACKLOG_BYTES:
+            if not self.behind:
+                log.warning("a browser of %s is %d bytes behind: frames held back until it catches up",
+                            self.scope["user"], backlog)
+            self.behind = True
+            return
+        if self.behind:
+            self.behind = False
+            await self.send(text_data=json.dumps(await get_board().snapshot()))
+            return
         await self.send(text_data=event["text"])
+
+
+def _send_backlog(consumer) -> int | None:
+    """Bytes written to this socket and not yet taken by the kernel, when the server is daphne (Twisted), else None.
+
+    Daphne hands the application `send = partial(server.handle_reply, protocol)`, under Channels' session wrapper;
+    the protocol's Twisted transport holds what is queued for the socket."""
+    send = consumer.base_send
+    for _ in range(5):
+        if isinstance(send, functools.partial) and send.args:
+            transport = getattr(send.args[0], "transport", None)
+            try:
+                return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+            except (AttributeError, TypeError):
+                return None
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
 
 
 def _command_issue_sync(user, message: dict) -> dict:
