@@ -47,12 +47,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from websockets.asyncio.client import connect  # noqa: E402
-from websockets.exceptions import ConnectionClosed  # noqa: E402
+from websockets.exceptions import ConnectionClosed, InvalidHandshake  # noqa: E402
 
 from benchmarks.load.servers import Dashboards, cpu_seconds, login_cookie, register, rss_bytes  # noqa: E402
 
 PASSWORD = "bench-password-1"
-CONNECT_AT_ONCE = 50  # agents connecting at the same time, per process (a thousand at once is a SYN flood)
+CONNECT_AT_ONCE = 10  # agents connecting at the same time, per process: daphne drops a handshake not accepted in 5 s
+CONNECT_TRIES = 5
 
 
 # -- the agents ------------------------------------------------------------------------------------------------------
@@ -86,7 +87,22 @@ class AgentReport:
     late_ms: float = 0.0  # how far the sender fell behind its schedule at worst
 
 
+async def _retrying(connecting, tries: int = CONNECT_TRIES):
+    """A connection, tried again (a dashboard busy with a thousand handshakes drops some, as a real one would)."""
+    for attempt in range(tries):
+        try:
+            return await connecting()
+        except (OSError, asyncio.TimeoutError, InvalidHandshake, ConnectionClosed):
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(1.0 + attempt)
+
+
 async def _agent_connect(url: str, name: str, token: str):
+    return await _retrying(lambda: _agent_connect_once(url, name, token))
+
+
+async def _agent_connect_once(url: str, name: str, token: str):
     ws = await connect(f"{_ws(url)}/ws/agent/", additional_headers={"Authorization": f"Bearer {token}"},
                        open_timeout=60, ping_interval=None)
     await ws.send(json.dumps({"type": "hello", "rig": name, "kind": "video", "version": "swarm",
@@ -201,8 +217,9 @@ async def _browser(url: str, cookie: str, ready, start_at, until_after: float) -
     last_seq: dict[str, int] = {}
     origin = url.rstrip("/")
     try:
-        async with connect(f"{_ws(url)}/ws/dashboard/", additional_headers={"Cookie": cookie, "Origin": origin},
-                           max_size=2**26, max_queue=None, open_timeout=60) as ws:
+        ws = await _retrying(lambda: connect(f"{_ws(url)}/ws/dashboard/", max_size=2**26, max_queue=None,
+                                             additional_headers={"Cookie": cookie, "Origin": origin}, open_timeout=60))
+        async with ws:
             ready.put(1)
             while start_at.value == 0.0:
                 try:  # the snapshot and frames before the start are read and forgotten
@@ -274,19 +291,24 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
     ready, results = ctx.Queue(), ctx.Queue()
     start_at = ctx.Value("d", 0.0)
     workers = []
+    if browsers:  # first: their handshakes are not queued behind a thousand agents'
+        workers.append(ctx.Process(target=browsers_process,
+                                   args=(urls, cookie, browsers, ready, start_at, seconds + drain, results)))
     for p in range(procs):
         share = [(urls[i % len(urls)], name, tokens[name]) for i, name in enumerate(names) if i % procs == p]
         workers.append(ctx.Process(target=agents_process, args=(share, hz, seconds, ready, start_at, drain, results)))
-    if browsers:
-        workers.append(ctx.Process(target=browsers_process,
-                                   args=(urls, cookie, browsers, ready, start_at, seconds + drain, results)))
-    for worker in workers:
+    for n, worker in enumerate(workers):
         worker.daemon = True  # they go with the harness, whatever stops it
         worker.start()
-    for _ in range(procs + browsers):
-        _get(ready, workers, 300)
+        if n == 0 and browsers:
+            for _ in range(browsers):
+                _get(ready, workers, 300)
+    for _ in range(procs):
+        _get(ready, workers, 600)
     time.sleep(1.0)  # the hellos settle (their frames are not timed)
     start_at.value = t0 = time.time() + 0.5
+    print(f"swarm: {rigs} agents and {browsers} browsers connected; sending for {seconds:g} s", file=sys.stderr,
+          flush=True)
     # The dashboard's CPU over the sending window only: not the connects before it, nor the disconnects after.
     time.sleep(max(0.0, t0 - time.time()))
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
@@ -439,10 +461,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--password", default=os.environ.get("LABWEB_DEMO_PASSWORD"))
     parser.add_argument("--pids", type=int, nargs="*", default=[], help="the dashboard processes to measure")
     parser.add_argument("--no-floor", action="store_true", help="skip the idle round trips")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the short unreported run before the others")
     parser.add_argument("--json", type=Path, help="also write every row here")
+    parser.add_argument("--keep", type=Path, help="the dashboards' data and daphne logs go here (kept)")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="labweb-load-") as tmp:
+        if args.keep:
+            tmp = str(args.keep)
+            args.keep.mkdir(parents=True, exist_ok=True)
         dashboards = None
         try:
             if args.url:
@@ -472,9 +499,10 @@ def main(argv: list[str] | None = None) -> None:
             runs = {n: tokens[n] for n in names[:-1]} if not args.url else tokens
             print_header()
             # Warm-up, not reported: the first run pays for imports, the ticker's start and cold caches.
-            load_run(urls=urls, tokens=runs, cookie=cookie, rigs=min(args.rigs), hz=args.hz,
-                     browsers=min(args.browsers, 2), seconds=2.0, pids=pids, agent_processes=args.agent_processes)
-            time.sleep(2)
+            if not args.no_warmup:
+                load_run(urls=urls, tokens=runs, cookie=cookie, rigs=min(args.rigs), hz=args.hz,
+                         browsers=min(args.browsers, 2), seconds=2.0, pids=pids, agent_processes=args.agent_processes)
+                time.sleep(2)
             for rigs in args.rigs:
                 row = load_run(urls=urls, tokens=runs, cookie=cookie, rigs=rigs, hz=args.hz, browsers=args.browsers,
                                seconds=args.seconds, pids=pids, agent_processes=args.agent_processes)

@@ -103,10 +103,13 @@ def rig_mark_offline(*, rig_ids: Iterable[int]) -> None:
 
 
 def rigs_touch(*, seen: Mapping[int, tuple[dt.datetime, dict]]) -> None:
-    """Save last_seen and the latest status of many rigs in one transaction (called every few seconds)."""
+    """Save last_seen and the latest status of many rigs in one transaction (called every few seconds).
+
+    A few statements for all of them, not one each: a thousand rigs' updates every 2 s held the dashboard's
+    database thread (and the GIL the relay's event loop needs) for a tenth of its time."""
+    rigs = [Rig(pk=rig_id, last_seen=when, last_status=status, online=True) for rig_id, (when, status) in seen.items()]
     with transaction.atomic():
-        for rig_id, (when, status) in seen.items():
-            Rig.objects.filter(pk=rig_id).update(last_seen=when, last_status=status, online=True)
+        Rig.objects.bulk_update(rigs, ["last_seen", "last_status", "online"], batch_size=200)
 
 
 def command_issue(*, user: AbstractBaseUser | None, rig: Rig, action: str, params: dict | None = None) -> Command:
