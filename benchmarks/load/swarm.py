@@ -11,6 +11,9 @@ Dashboards it starts itself (SQLite + in-memory layer, or PostgreSQL + Redis wit
 
     python benchmarks/load/swarm.py --rigs 200 400 1000 --browsers 20 --seconds 10 [--scale] [--processes 2]
 
+A baseline in the same session: the same command with `--code DIR`, DIR an export of the commit to compare with
+(`git archive main | tar -x -C /tmp/labweb-main`); `--keep DIR` keeps the dashboards' logs.
+
 A dashboard already running (a `labweb demo`, or several daphne processes behind nginx): register the simulated
 rigs in its database first, with the same environment the dashboard runs with (LABWEB_DATA_DIR, DATABASE_URL).
 A demo keeps its data in ./var unless LABWEB_DATA_DIR says otherwise:
