@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -105,11 +105,21 @@ def rig_mark_offline(*, rig_ids: Iterable[int]) -> None:
 def rigs_touch(*, seen: Mapping[int, tuple[dt.datetime, dict]]) -> None:
     """Save last_seen and the latest status of many rigs in one transaction (called every few seconds).
 
-    A few statements for all of them, not one each: a thousand rigs' updates every 2 s held the dashboard's
-    database thread (and the GIL the relay's event loop needs) for a tenth of its time."""
-    rigs = [Rig(pk=rig_id, last_seen=when, last_status=status, online=True) for rig_id, (when, status) in seen.items()]
-    with transaction.atomic():
-        Rig.objects.bulk_update(rigs, ["last_seen", "last_status", "online"], batch_size=200)
+    One prepared statement run for all of them (executemany), not a query built per rig: a thousand rigs' updates
+    every 2 s held the dashboard's database thread, and the GIL the relay's event loop needs, for a tenth of its
+    time (and bulk_update, building a CASE per field per rig, for more)."""
+    if not seen:
+        return
+    connection = connections[Rig.objects.db]
+    fields = {name: Rig._meta.get_field(name) for name in ("last_seen", "last_status", "online", "id")}
+    columns = {name: connection.ops.quote_name(field.column) for name, field in fields.items()}
+    sql = (f"UPDATE {connection.ops.quote_name(Rig._meta.db_table)} SET {columns['last_seen']} = %s, "
+           f"{columns['last_status']} = %s, {columns['online']} = %s WHERE {columns['id']} = %s")
+    rows = [(fields["last_seen"].get_db_prep_value(when, connection),
+             fields["last_status"].get_db_prep_value(status, connection), True, rig_id)
+            for rig_id, (when, status) in seen.items()]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def command_issue(*, user: AbstractBaseUser | None, rig: Rig, action: str, params: dict | None = None) -> Command:

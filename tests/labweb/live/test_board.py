@@ -144,3 +144,17 @@ async def test_an_agent_connecting_during_the_token_sweep_is_not_taken_for_revok
     assert {"cam-left", "cam-right"} <= set(board.agents)
     await first.disconnect()
     await second.disconnect()
+
+
+async def test_the_persist_saves_every_held_rigs_latest_status_and_last_seen(application, rig_and_token):
+    rig, token = rig_and_token
+    agent = await agent_connect(application, token)
+    await agent.send_json_to(status(7))
+    board = get_board()
+    while (board.entries["cam-left"].get("spool") or {}).get("frames") != 7:
+        await asyncio.sleep(0.01)
+    await board._persist_and_sweep()
+    saved = await sync_to_async(Rig.objects.get)(pk=rig.pk)
+    assert saved.online and saved.last_status["spool"]["frames"] == 7 and saved.last_status["disk"] == DISK
+    assert abs(saved.last_seen.timestamp() - board.entries["cam-left"]["last_seen"]) < 1e-3
+    await agent.disconnect()
