@@ -52,7 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed, InvalidHandshake  # noqa: E402
 
-from benchmarks.load.servers import Dashboards, cpu_seconds, login_cookie, register, rss_bytes  # noqa: E402
+from benchmarks.load.servers import (  # noqa: E402
+    Dashboards, cpu_seconds, login_cookie, machine_busy_seconds, register, rss_bytes)
 
 PASSWORD = "bench-password-1"
 CONNECT_AT_ONCE = 10  # agents connecting at the same time, per process: daphne drops a handshake not accepted in 5 s
@@ -315,8 +316,10 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
     # The dashboard's CPU over the sending window only: not the connects before it, nor the disconnects after.
     time.sleep(max(0.0, t0 - time.time()))
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+    machine_before = machine_busy_seconds()
     time.sleep(max(0.0, t0 + seconds - time.time()))
     cpu = {pid: (cpu_seconds(pid) - cpu_before[pid]) / seconds for pid in pids}
+    machine = (machine_busy_seconds() - machine_before) / seconds
     rss = {pid: rss_bytes(pid) for pid in pids}
     reports = [_get(results, workers, drain + 600) for _ in workers]
     for worker in workers:
@@ -350,6 +353,8 @@ def load_run(*, urls: list[str], tokens: dict[str, str], cookie: str, rigs: int,
         "dashboard RSS MB": sum(rss.values()) / 1e6 if pids else float("nan"),
         "us/status": dashboard_cores * 1e6 / (sent / seconds) if pids and sent else float("nan"),
         "harness cores": (sum(a["cpu"] for a in agents) + watched["cpu"]) / seconds,
+        # Everything on the machine, the dashboard and harness included: near the core count, all were starved.
+        "machine cores": machine,
         "agent late ms": max((a["late_ms"] for a in agents), default=0.0),
         "closed": closed, "failed to connect": sum(a["failed_to_connect"] for a in agents),
         "browser closed": [b["closed"] for b in watched["browsers"] if b["closed"]],
@@ -413,7 +418,7 @@ def _ws(url: str) -> str:
 
 # -- the command line ------------------------------------------------------------------------------------------------
 COLUMNS = ["rigs", "sent/s", "sent %", "p50 ms", "p99 ms", "max ms", "delivered %", "worst browser %", "gaps",
-           "dashboard cores", "dashboard RSS MB", "us/status", "harness cores", "browser MB/s"]
+           "dashboard cores", "dashboard RSS MB", "us/status", "harness cores", "machine cores", "browser MB/s"]
 
 
 def print_row(row: dict) -> None:
