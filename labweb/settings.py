@@ -129,6 +129,9 @@ DATABASES = {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
         },
+        # Kept open: the relay's database calls run one after another on one thread, and reopening SQLite
+        # (with its PRAGMAs) for each was most of an agent connect's cost.
+        "CONN_MAX_AGE": 60,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -144,7 +147,8 @@ if os.environ.get("REDIS_URL"):
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    # Channels' in-memory layer, cleaning expired messages once a second rather than on every receive (labweb.live.layer).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "labweb.live.layer.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user and address before any check
@@ -204,6 +208,8 @@ STATIC_ROOT = DATA_DIR / "static"
 LABWEB_RIG_SILENCE_SECONDS = float(os.environ.get("LABWEB_RIG_SILENCE_SECONDS", "6"))
 # How often the relay sends one batched frame of changed rigs to browsers (DESIGN 5.1: 50 ms holds p99 < 100 ms).
 LABWEB_RELAY_TICK_SECONDS = float(os.environ.get("LABWEB_RELAY_TICK_SECONDS", "0.05"))
+# A browser with more than this queued in the server's send buffer gets no frames until it drained, then a snapshot.
+LABWEB_BROWSER_BACKLOG_BYTES = int(os.environ.get("LABWEB_BROWSER_BACKLOG_BYTES", str(4 * 1024 * 1024)))
 # How long a command may wait for the agent's reply before it is recorded as unanswered.
 LABWEB_COMMAND_TIMEOUT_SECONDS = float(os.environ.get("LABWEB_COMMAND_TIMEOUT_SECONDS", "30"))
 

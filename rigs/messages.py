@@ -323,10 +323,16 @@ def _check_part(where: str, cls: type, value: dict) -> None:
             raise MessageError(f"{where}: unknown field {name!r}")
         if isinstance(item, bool) and bool not in kinds or not isinstance(item, kinds):
             raise MessageError(f"{where}.{name} must be {_kind_name(kinds)}")
-    missing = [f.name for f in dataclasses.fields(cls) if f.name not in value
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [name for name in _required_fields(cls) if name not in value]
     if missing:
         raise MessageError(f"{where}: missing field {missing[0]!r}")
+
+
+@functools.cache
+def _required_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a status dataclass without a default (looked up once: this runs for every status)."""
+    return tuple(f.name for f in dataclasses.fields(cls)
+                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 
 
 def decode(text: str | bytes, *, allowed: frozenset[str] | None = None) -> dict:

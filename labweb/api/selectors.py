@@ -9,14 +9,14 @@ from django.db.models import Q, QuerySet
 
 from labweb.fleet import presence
 from labweb.fleet.models import Command, Rig, RigEvent
-from labweb.live.board import rig_entry
+from labweb.live.entries import rig_entry
 from rigs.messages import IDLE, OFFLINE
 
 from .models import ApiToken
 
 
 def rig_live(rig: Rig, *, fresh_after: dt.datetime) -> dict[str, Any]:
-    """The rig as the rigs page draws it (labweb.live.board.rig_entry), from the status the board saves every 2 s."""
+    """The rig as the rigs page draws it (labweb.live.entries.rig_entry), from the status the board saves every 2 s."""
     return rig_entry(rig, online=presence.rig_is_online(rig, since=fresh_after))
 
 

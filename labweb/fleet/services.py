@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -103,10 +103,23 @@ def rig_mark_offline(*, rig_ids: Iterable[int]) -> None:
 
 
 def rigs_touch(*, seen: Mapping[int, tuple[dt.datetime, dict]]) -> None:
-    """Save last_seen and the latest status of many rigs in one transaction (called every few seconds)."""
-    with transaction.atomic():
-        for rig_id, (when, status) in seen.items():
-            Rig.objects.filter(pk=rig_id).update(last_seen=when, last_status=status, online=True)
+    """Save last_seen and the latest status of many rigs in one transaction (called every few seconds).
+
+    One prepared statement run for all of them (executemany), not a query built per rig: a thousand rigs' updates
+    every 2 s held the dashboard's database thread, and the GIL the relay's event loop needs, for a tenth of its
+    time (and bulk_update, building a CASE per field per rig, for more)."""
+    if not seen:
+        return
+    connection = connections[Rig.objects.db]
+    fields = {name: Rig._meta.get_field(name) for name in ("last_seen", "last_status", "online", "id")}
+    columns = {name: connection.ops.quote_name(field.column) for name, field in fields.items()}
+    sql = (f"UPDATE {connection.ops.quote_name(Rig._meta.db_table)} SET {columns['last_seen']} = %s, "
+           f"{columns['last_status']} = %s, {columns['online']} = %s WHERE {columns['id']} = %s")
+    rows = [(fields["last_seen"].get_db_prep_value(when, connection),
+             fields["last_status"].get_db_prep_value(status, connection), True, rig_id)
+            for rig_id, (when, status) in seen.items()]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def command_issue(*, user: AbstractBaseUser | None, rig: Rig, action: str, params: dict | None = None) -> Command:
@@ -260,7 +273,7 @@ def _event_row(rig: Rig, seq: int, event: Mapping) -> RigEvent:
     """The record of one event; an event whose fields cannot even be read becomes a quarantine record."""
     try:
         return RigEvent(rig=rig, seq=seq, name=str(event["name"])[:64],
-                        time=dt.datetime.fromtimestamp(float(event["time"]), tz=dt.timezone.utc),
+                        time=dt.datetime.fromtimestamp(float(event["time"]), tz=dt.UTC),
                         data=dict(event.get("data") or {}))
     except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         return _quarantine_row(rig, seq, event, f"{type(exc).__name__}: {exc}")

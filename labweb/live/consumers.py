@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -10,6 +11,7 @@ import time
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from labweb.fleet import services
 from labweb.fleet.commands import agent_group, command_issue_text
@@ -18,9 +20,11 @@ from labweb.records.live import session_entries
 from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 
 from .auth import refuse_agent
-from .board import DASHBOARD_GROUP, command_entry, get_board
+from .board import DASHBOARD_GROUP, get_board
 from .echo_hosts import echo_hosts_list, get_watcher
+from .entries import command_entry
 from .inputs import InputError, answer, browser_message
+from .layer import group_send_counted
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +32,23 @@ log = logging.getLogger(__name__)
 MAX_BAD_MESSAGES = 100
 
 
-class AgentConsumer(AsyncWebsocketConsumer):
-    """One rig agent's link: hello, statuses, durable events (stored, then acked), replies to commands."""
-
-    rig: Rig
+class DirectDispatch:
+    """Channels 4.3 hops to a worker thread (aclose_old_connections) before every message: ~3x less receive capacity
+    on the status hot path (DESIGN 5.1), and every relayed frame of every browser queued behind whatever database
+    work holds the one thread-sensitive thread (the board's persist: frames late by up to a second). Database work
+    in these consumers goes through database_sync_to_async, which closes stale connections itself."""
 
     async def dispatch(self, message):
-        # Channels 4.3 hops to a thread (aclose_old_connections) before every message, which costs ~3x in
-        # receive capacity on the status hot path (DESIGN 5.1). Database work here goes through
-        # database_sync_to_async, which closes stale connections itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
+
+
+class AgentConsumer(DirectDispatch, AsyncWebsocketConsumer):
+    """One rig agent's link: hello, statuses, durable events (stored, then acked), replies to commands."""
+
+    rig: Rig
 
     async def connect(self):
         rig = self.scope.get("rig")
@@ -49,6 +57,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.rig = rig
+        self.board = get_board()
         self.group = agent_group(rig.name)
         self.last_heard = time.monotonic()
         self.greeted = False
@@ -56,7 +65,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.pending_events: list[dict] = []
         self.flush_task: asyncio.Task | None = None
         # One link per rig: an older one (in this process or another) gives way to the new one.
-        await self.channel_layer.group_send(self.group, {"type": "agent.superseded", "by": self.channel_name})
+        await group_send_counted(self.channel_layer, self.group, {"type": "agent.superseded", "by": self.channel_name})
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         log.info("rig %s connected from %s", rig.name, (self.scope.get("client") or ["?"])[0])
@@ -84,6 +93,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._reject(str(exc), seq=exc.seq)
             return
         self.bad_messages = 0
+        if message["type"] == "status":  # the hot path: a few per second from every rig, no await, no lookup
+            self.board.agent_status(self.rig.name, message)
+            return
         await getattr(self, f"on_{message['type']}")(message)
 
     async def _reject(self, reason: str, seq: int | None = None) -> None:
@@ -170,7 +182,7 @@ def _command_reply_sync(rig: Rig, message: dict) -> tuple[dict | None, list[dict
     return command_entry(command), session_entries([str(exp_ref)] if exp_ref else [])
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """A browser: a snapshot on connect, then the relay's frames; commands are checked before they go anywhere."""
 
     async def connect(self):
@@ -180,6 +192,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             log.warning("browser socket from %s:%s refused: not logged in", client[0], client[1])
             await self.close()
             return
+        self.behind = False  # frames held back from a browser that did not keep up: a snapshot is due
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
         board = get_board()
@@ -217,11 +230,44 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(reply))
         if outcome["text"] is not None:
             entry = outcome["entry"]
-            await self.channel_layer.group_send(agent_group(entry["rig"]), {"type": "agent.command", "text": outcome["text"]})
+            await group_send_counted(self.channel_layer, agent_group(entry["rig"]), {"type": "agent.command",
+                                                                                    "text": outcome["text"]})
             get_board().command_changed(entry)
 
     async def relay_frame(self, event):
+        # A browser that does not keep up (a slow link, a frozen tab) is not sent frames to pile up in the server's
+        # send buffer without bound: past the limit it gets none, and once its buffer drained, a fresh snapshot.
+        backlog = _send_backlog(self)
+        if backlog is not None and backlog > settings.LABWEB_BROWSER_BACKLOG_BYTES:
+            if not self.behind:
+                log.warning("a browser of %s is %d bytes behind: frames held back until it catches up",
+                            self.scope["user"], backlog)
+            self.behind = True
+            return
+        if self.behind:
+            self.behind = False
+            await self.send(text_data=json.dumps(await get_board().snapshot()))
+            return
         await self.send(text_data=event["text"])
+
+
+def _send_backlog(consumer) -> int | None:
+    """Bytes written to this socket and not yet taken by the kernel, when the server is daphne (Twisted), else None.
+
+    Daphne hands the application `send = partial(server.handle_reply, protocol)`, under Channels' session wrapper;
+    the protocol's Twisted transport holds what is queued for the socket."""
+    send = consumer.base_send
+    for _ in range(5):
+        if isinstance(send, functools.partial) and send.args:
+            transport = getattr(send.args[0], "transport", None)
+            try:
+                return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+            except (AttributeError, TypeError):
+                return None
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
 
 
 def _command_issue_sync(user, message: dict) -> dict:

@@ -1,5 +1,6 @@
 """`/metrics` for Prometheus: per rig (online, disk, frames/s, MB/s, drops, queue, copies) and per dashboard
-(agents and browsers connected, events stored, open alerts, failing notification destinations).
+(agents and browsers connected, events stored, open alerts, failing notification destinations), and per process
+what the channel layer dropped or failed of the process's own sends (labweb.live.layer).
 
 The figures come from the database (every dashboard process saves its rigs' latest status there every 2 s), so
 any process answers for the whole lab. Access: `Authorization: Bearer <LABWEB_METRICS_TOKEN>` or a client
@@ -29,6 +30,7 @@ from labweb.alerts.models import Alert, Destination
 from labweb.alerts.rules import clock_offset
 from labweb.fleet import presence
 from labweb.fleet.models import Rig, RigEvent
+from labweb.live import layer as layer_counts
 from labweb.live.board import DASHBOARD_GROUP, get_board
 from labweb.spooling.models import SpoolRun
 from labweb.transfers.choices import TransferOutcome
@@ -48,7 +50,7 @@ async def metrics(request):
     browsers = await browsers_connected()
     families = await sync_to_async(_families)(len(board.agents), browsers)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Families(families))
+    registry.register(_Families(families + _layer_families()))
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -84,6 +86,21 @@ async def browsers_connected() -> float:
         except Exception:  # noqa: BLE001 - a metric we cannot read is left out, the rest still answers
             log.exception("could not count browsers in the channel layer")
     return float("nan")
+
+
+def _layer_families() -> list[Metric]:
+    """This process's sends the channel layer lost: frames to browsers, commands to agents (counts since start)."""
+    layer_counts.counting_install()
+    dropped = CounterMetricFamily("labweb_process_layer_dropped",
+                                  "Channels a message sent by this process did not reach because they were full "
+                                  "(a browser then resyncs from a snapshot; a command expires).", labels=["group"])
+    failed = CounterMetricFamily("labweb_process_layer_send_failures",
+                                 "Group sends of this process that failed outright (channel layer unreachable).",
+                                 labels=["group"])
+    for kind in ("dashboard", "agent"):
+        dropped.add_metric([kind], float(layer_counts.dropped[kind]))
+        failed.add_metric([kind], float(layer_counts.failed[kind]))
+    return [dropped, failed]
 
 
 class _Families:

@@ -65,7 +65,7 @@ class RigSerializer(serializers.Serializer):
     )
 
     def to_representation(self, rig):
-        # The live entry is the rigs page's own (labweb.live.board.rig_entry); the view puts it in the context.
+        # The live entry is the rigs page's own (labweb.live.entries.rig_entry); the view puts it in the context.
         entry = self.context["live"](rig)
         alerts = self.context["alerts"]
         values = {

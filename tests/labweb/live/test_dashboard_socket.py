@@ -191,3 +191,41 @@ async def test_a_session_page_hears_its_session_change_as_the_rigs_report_it(app
     assert answer["sessions"][0]["state"] == "running"
     await agent.disconnect()
     await browser.disconnect()
+
+
+async def test_a_browser_that_falls_behind_gets_a_snapshot_not_a_growing_queue(application, rig_and_token, viewer,
+                                                                               monkeypatch):
+    from labweb.live import consumers
+
+    _, token = rig_and_token
+    browser = await browser_socket(application, user=viewer)
+    await browser.connect()
+    await browser.receive_json_from(timeout=5)
+    agent = await agent_connect(application, token)
+    await next_frame(browser, lambda m: (r := rig_in(m, "cam-left")) and r["online"])
+
+    monkeypatch.setattr(consumers, "_send_backlog", lambda consumer: 10**9)  # its socket stopped taking bytes
+    await agent.send_json_to({"type": "status", "rig": "cam-left", "time": 1.0, "state": "spooling"})
+    assert await browser.receive_nothing(timeout=0.5)  # held back, not queued
+    monkeypatch.setattr(consumers, "_send_backlog", lambda consumer: 0)  # drained
+    await agent.send_json_to({"type": "status", "rig": "cam-left", "time": 2.0, "state": "spooling"})
+    caught_up = await browser.receive_json_from(timeout=5)
+    assert caught_up["type"] == "snapshot" and rig_in(caught_up, "cam-left")["time"] == 2.0
+    await agent.disconnect()
+    await browser.disconnect()
+
+
+def test_the_send_backlog_is_read_from_daphnes_transport():
+    import functools
+    from types import SimpleNamespace
+
+    from labweb.live.consumers import _send_backlog
+
+    transport = SimpleNamespace(dataBuffer=b"x" * 100, offset=30, _tempDataLen=5)
+    protocol = SimpleNamespace(transport=transport)
+    daphne_send = functools.partial(lambda protocol, message: None, protocol)  # what daphne gives the application
+    # Channels' session middleware wraps it in a bound method whose instance keeps it as `real_send`.
+    wrapper = type("Wrapper", (), {"send": lambda self, message: None, "real_send": daphne_send})()
+    wrapped = SimpleNamespace(base_send=wrapper.send)
+    assert _send_backlog(wrapped) == 75
+    assert _send_backlog(SimpleNamespace(base_send=lambda message: None)) is None  # not daphne: unknown
