@@ -129,6 +129,14 @@ class RigBoard:
             self._changed(name, online=False, state="offline")
         return True
 
+    def agent_forget(self, link: AgentLink) -> None:
+        """Forget a link that a newer one replaced, saying nothing: the rig is online through the newer link (in this
+        process, or in another one, whose frames and snapshot speak for it)."""
+        name = link.rig.name
+        if self.agents.get(name) is link:
+            del self.agents[name]
+            self.entries.pop(name, None)
+
     def command_changed(self, command: dict[str, Any]) -> None:
         self._commands[command["id"]] = command
         self._wake_up()

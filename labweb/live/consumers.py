@@ -62,6 +62,7 @@ class AgentConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self.last_heard = time.monotonic()
         self.greeted = False
         self.bad_messages = 0
+        self.superseded = False
         self.pending_events: list[dict] = []
         self.flush_task: asyncio.Task | None = None
         # One link per rig: an older one (in this process or another) gives way to the new one.
@@ -77,7 +78,11 @@ class AgentConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.flush_task is not None:
             await asyncio.gather(self.flush_task, return_exceptions=True)
-        if get_board().agent_gone(self):
+        if self.superseded:
+            # A newer link holds the rig (here or in another process): the rig is not offline, and saying so,
+            # even for a moment, would refuse a session start and flash it offline on every page.
+            get_board().agent_forget(self)
+        elif get_board().agent_gone(self):
             await database_sync_to_async(services.rig_mark_offline)(rig_ids=[self.rig.pk])
             log.info("rig %s disconnected (code %s)", self.rig.name, code)
 
@@ -164,6 +169,7 @@ class AgentConsumer(DirectDispatch, AsyncWebsocketConsumer):
     async def agent_superseded(self, event):
         if event["by"] != self.channel_name:
             log.info("rig %s: a newer link replaced this one", self.rig.name)
+            self.superseded = True
             await self.close(code=4001)
 
 

@@ -12,7 +12,7 @@ from labweb.fleet import services
 from labweb.fleet.choices import CommandState
 from labweb.fleet.models import Command, Rig, RigEvent
 
-from .conftest import agent_connect, agent_socket
+from .conftest import agent_connect, agent_socket, browser_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,3 +123,30 @@ async def test_a_second_link_of_the_same_rig_replaces_the_first(application, rig
     closed = await first.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4001}
     await second.disconnect()
+
+
+async def test_a_replaced_link_never_shows_its_rig_offline(application, rig_and_token, viewer):
+    # An agent that reconnects (a network blip, or the other dashboard process after a failover) replaces its
+    # older link; the rig was never offline, so no page may say it was, and a session start must not be refused.
+    rig, token = rig_and_token
+    browser = await browser_socket(application, user=viewer)
+    await browser.connect()
+    await browser.receive_json_from(timeout=5)  # the snapshot
+    first = await agent_connect(application, token)
+    second = agent_socket(application, token)
+    assert (await second.connect())[0]  # its hello is still on the way (or it landed on another process)
+    assert await first.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+    await first.disconnect(code=4001)
+    offline = []
+    while not await browser.receive_nothing(timeout=1.0):
+        message = await browser.receive_json_from(timeout=1)
+        offline += [r for r in message.get("rigs", []) if r["rig"] == "cam-left" and r.get("online") is False]
+    assert offline == []
+    assert (await sync_to_async(Rig.objects.get)(pk=rig.pk)).online
+    await second.send_json_to({"type": "hello", "rig": "cam-left", "kind": "video", "version": "test"})
+    assert (await second.receive_json_from(timeout=5))["type"] == "welcome"
+    await browser.send_json_to({"type": "snapshot"})
+    snapshot = await browser.receive_json_from(timeout=5)
+    assert next(r for r in snapshot["rigs"] if r["rig"] == "cam-left")["online"] is True
+    await second.disconnect()
+    await browser.disconnect()
