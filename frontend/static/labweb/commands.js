@@ -31,6 +31,9 @@ export function answered(command) {
 }
 
 export function commandReplies({ link, item, draw }) {
+  // Commands already answered: with several dashboard processes, the issuing process's "sent" can come after the
+  // answer the rig's process relayed, and must not take its place.
+  const ended = new Set();
   return {
     // Send one command; `done(error)` hears whether the dashboard took it (the rig's answer comes later).
     send(rig, action, params, done) {
@@ -50,6 +53,9 @@ export function commandReplies({ link, item, draw }) {
     update(command) {
       const found = item(command.rig);
       if (!found) return;
+      const open = command.state === "pending" || command.state === "sent";
+      if (open && ended.has(command.id)) return;
+      if (!open) ended.add(command.id);
       found.reply = { text: answered(command), error: FAILED.includes(command.state) };
       draw(found);
     },
