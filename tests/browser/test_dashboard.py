@@ -58,3 +58,20 @@ def test_demo_stops_every_child_on_sigterm(demo):
         except ProcessLookupError:
             pass
     assert alive == []
+
+
+def test_a_late_sent_from_another_process_never_hides_the_rigs_answer(demo, page):
+    # With several dashboard processes, the rig's answer (relayed by the process holding the rig) can come before
+    # the issuing process's own "sent": the card keeps the answer.
+    demo.login(page)
+    reply = page.locator(".rig-card[data-rig='cam-left'] .reply")
+    expect(page.locator(".rig-card.online")).to_have_count(3)
+    command = {"id": "c-late-1", "rig": "cam-left", "action": "spool.stop", "params": {}, "error": None,
+               "issued_by": "admin", "issued_at": time.time()}
+    page.evaluate("""(c) => {
+      window.labwebLink.receive({type: "frame", origin: "process-b", seq: 1, rigs: [],
+                                 commands: [{...c, state: "succeeded", result: {frames: 12}}]});
+      window.labwebLink.receive({type: "frame", origin: "process-a", seq: 1, rigs: [],
+                                 commands: [{...c, state: "sent", result: null}]});
+    }""", command)
+    expect(reply).to_have_text("Series ended: 12 frames")
