@@ -9,15 +9,14 @@ persist (last_seen and the latest status of every held rig, every 2 s) costs per
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.scratch_database import scratch_database  # noqa: E402
 
 EVENTS = 2000
 
@@ -29,39 +28,12 @@ def main() -> None:
     parser.add_argument("--institute", type=int, default=5000, help="rigs registered for the alert check's figure")
     args = parser.parse_args()
 
-    os.environ["LABWEB_DATA_DIR"] = tempfile.mkdtemp(prefix="labweb-writes-")
-    os.environ.setdefault("LABWEB_SECRET_KEY", "benchmark-only")
-    database = None
-    if args.postgres:
-        import psycopg
-
-        database = f"labweb_writes_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{database}"')
-        os.environ["DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + "/" + database
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "labweb.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    try:
-        call_command("migrate", verbosity=0)
+    with scratch_database(args.postgres, prefix="writes") as connection:
         print(f"{connection.vendor}:")
         for batch in (1, 20):
             _events(connection, batch)
         _persist(connection, args.rigs)
         _alert_check(connection, args.institute)
-    finally:
-        connection.close()
-        if database:
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 class Statements:

@@ -11,15 +11,14 @@ give the same rows), so the size depends on rigs x intervals only.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.scratch_database import scratch_database  # noqa: E402
 
 
 def main() -> None:
@@ -29,28 +28,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=2.0, help="history to write per rig for the sample")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="labweb-size-")
-    os.environ["LABWEB_DATA_DIR"] = data_dir
-    os.environ.setdefault("LABWEB_SECRET_KEY", "benchmark-only")
-    database = None
-    if args.postgres:
-        import psycopg
-
-        database = f"labweb_size_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{database}"')
-        os.environ["DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + "/" + database
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "labweb.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    try:
-        call_command("migrate", verbosity=0)
+    with scratch_database(args.postgres, prefix="size") as connection:
         rows = _write_sample(args.rigs, args.hours)
         size = _table_bytes(connection)
         per_row = size / rows
@@ -61,13 +39,6 @@ def main() -> None:
               f"{per_row:.0f} bytes per row with its index")
         print(f"  {args.rigs} rigs, one row per 10 s: {month / 1e9:.1f} GB for 30 days (the default retention), "
               f"{year / 1e9:.0f} GB for a year")
-    finally:
-        connection.close()
-        if database:
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def _write_sample(rigs: int, hours: float) -> int:

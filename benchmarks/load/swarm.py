@@ -151,7 +151,7 @@ async def _agents(rigs: list[tuple[str, str, str]], hz: float, seconds: float, r
 
     results = await asyncio.gather(*(one(*rig) for rig in rigs), return_exceptions=True)
     links, tasks = [], []
-    for (_, name, _), result in zip(rigs, results):
+    for (_, name, _), result in zip(rigs, results, strict=True):
         if isinstance(result, BaseException):
             report.failed_to_connect += 1
             print(f"swarm: {name} could not connect: {result!r}", file=sys.stderr)
@@ -371,7 +371,7 @@ def _get(queue, workers, timeout: float):
         except queues.Empty:
             dead = [w for w in workers if w.exitcode not in (None, 0)]
             if dead:
-                raise RuntimeError(f"a harness process died (exit code {dead[0].exitcode}); see its traceback above")
+                raise RuntimeError(f"a harness process died (exit code {dead[0].exitcode}); see its traceback above") from None
     raise TimeoutError("the harness processes did not answer in time")
 
 
