@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -23,15 +23,28 @@ from labweb.records.live import session_entries
 from .entries import STATUS_FIELDS, command_entry, rig_entry
 from .sweep import rigs_sweep_offline
 
-if TYPE_CHECKING:
-    from .board import RigBoard
-
 log = logging.getLogger(__name__)
 
 COMMAND_SWEEP_SECONDS = 5.0
 
 
-async def housekeeping_loop(board: RigBoard) -> None:
+class Board(Protocol):
+    """What housekeeping needs of the board (labweb.live.board.RigBoard): the links it holds and their entries."""
+
+    owner: str
+    agents: dict[str, Any]  # rig name -> its link (board.AgentLink)
+    entries: dict[str, dict[str, Any]]
+
+    def agent_gone(self, link: Any) -> bool: ...
+
+    def mark_offline(self, entries: list[dict[str, Any]]) -> None: ...
+
+    def command_changed(self, command: dict[str, Any]) -> None: ...
+
+    def sessions_changed(self, entries: list[dict[str, Any]]) -> None: ...
+
+
+async def housekeeping_loop(board: Board) -> None:
     """Every second: drop silent agents; every 2 s save the held rigs' status and sweep; every 5 s expire commands."""
     last_persist = last_sweep = 0.0
     while True:
@@ -51,7 +64,7 @@ async def housekeeping_loop(board: RigBoard) -> None:
             log.exception("relay housekeeping failed; trying again in a second")
 
 
-async def _drop_silent_agents(board: RigBoard) -> None:
+async def _drop_silent_agents(board: Board) -> None:
     limit = settings.LABWEB_RIG_SILENCE_SECONDS
     now = time.monotonic()
     for name, link in list(board.agents.items()):
@@ -62,7 +75,7 @@ async def _drop_silent_agents(board: RigBoard) -> None:
             await link.close(code=4008)
 
 
-async def persist_and_sweep(board: RigBoard) -> None:
+async def persist_and_sweep(board: Board) -> None:
     # The links are read here, on the event loop, once: the thread below must not read board.agents while
     # agents connect, or a rig that connected after its query would look revoked (closed with 4003).
     links = dict(board.agents)
@@ -85,7 +98,7 @@ async def persist_and_sweep(board: RigBoard) -> None:
     board.mark_offline([entry for entry in stale if entry["rig"] not in board.agents])
 
 
-async def _expire_commands(board: RigBoard) -> None:
+async def _expire_commands(board: Board) -> None:
     cutoff = timezone.now() - dt.timedelta(seconds=settings.LABWEB_COMMAND_TIMEOUT_SECONDS)
     expired, sessions = await database_sync_to_async(_expire_commands_sync)(cutoff)
     for entry in expired:
