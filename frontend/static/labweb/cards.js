@@ -30,7 +30,7 @@ function meter(fraction, cls) {
 }
 
 // Why a series ended, in words (the spooler's reason codes).
-const ENDED = { requested: "stopped by an operator", max_frames: "reached its frame limit", end_of_source: "the camera ran out of frames",
+const ENDED = { requested: "stopped on request (an operator, a script or its session)", max_frames: "reached its frame limit", end_of_source: "the camera ran out of frames",
   disk_full: "the disk filled up", error: "an error", agent_restart: "its agent restarted" };
 
 function spoolPart(spool, entry) {
