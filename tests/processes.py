@@ -35,6 +35,16 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def wait_until(predicate, timeout: float, what: str) -> None:
+    """Poll `predicate` until it holds; fail the test saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class DashboardProcess:
     """A dashboard with a database of its own (a SQLite file, or a fresh PostgreSQL database in scale mode)."""
 

@@ -13,7 +13,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -40,15 +39,6 @@ def dashboard(tmp_path):
     process = DashboardProcess(tmp_path / "dashboard")
     yield process
     process.stop()
-
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def login_cookie(dashboard: DashboardProcess, username: str, password: str) -> str:

@@ -11,8 +11,9 @@ import pytest
 from websockets.sync.client import connect
 
 from rigs.messages import MAX_MESSAGE_BYTES
+from tests.processes import wait_until
 
-from .conftest import MESSAGES, TIME_CAP_S, add_user, login_cookie, wait_until
+from .conftest import MESSAGES, TIME_CAP_S, add_user, login_cookie
 from .hostile import hostile_text
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from labweb.live.inputs import MAX_BROWSER_MESSAGE_BYTES
+from tests.processes import wait_until
 
-from .conftest import MESSAGES, TIME_CAP_S, add_user, login_cookie, wait_until
+from .conftest import MESSAGES, TIME_CAP_S, add_user, login_cookie
 from .hostile import hostile_text
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,9 @@ import pytest
 
 from rigs.echo import EchoEndpoint
 from rigs.layout import LayoutError, subject_check
+from tests.processes import wait_until
 
-from .conftest import MESSAGES, TIME_CAP_S, Agent, wait_until
+from .conftest import MESSAGES, TIME_CAP_S, Agent
 from .hostile import echo_message
 
 pytestmark = pytest.mark.slow

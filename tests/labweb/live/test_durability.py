@@ -5,11 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.processes import REPO, DashboardProcess, rig_config
+from tests.processes import REPO, DashboardProcess, rig_config, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,15 +39,6 @@ def stored_ticks(dashboard: DashboardProcess, run: str) -> list[tuple[int, int]]
 def progress_of(path) -> int:
     lines = path.read_text().split() if path.exists() else []
     return int(lines[-1]) if lines else 0
-
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_killing_the_dashboard_loses_and_duplicates_no_event(dashboard, tmp_path):
