@@ -104,7 +104,9 @@ def session_story_lines(request, exp_ref: str):
     except Session.DoesNotExist:
         raise Http404(f"No session {exp_ref}") from None
     events = sorted(selectors.session_events(session=session), key=lambda e: e.time)
-    return render(request, "records/_story.html", {"story": session_story(session, events)})
+    response = render(request, "records/_story.html", {"story": session_story(session, events)})
+    response["X-Event-Count"] = str(len(events))  # the folded log's count, redrawn with the story
+    return response
 
 
 def _subject_or_404(name: str) -> Subject:

@@ -40,6 +40,7 @@ def test_start_watch_and_stop_a_multi_rig_session(demo, page):
     for rig in ("behavior", "cam-left", "cam-right"):
         expect(story.filter(has_text=rig).filter(has_text="Started recording")).to_have_count(1)
         expect(story.filter(has_text=rig).filter(has_text=re.compile(r"\bStopped[:.]"))).to_have_count(1, timeout=10_000)
+    expect(page.locator("#event-count")).not_to_have_text("0")  # its count follows the story
     page.reload()  # the raw log is drawn by the server
     expect(page.get_by_text("sent reply EXPSTART").first).to_be_hidden()  # the raw log waits, folded
     page.locator("#event-log summary").click()

@@ -62,7 +62,10 @@ function refreshStory() {
     storyTimer = null;
     try {
       const response = await fetch(story.dataset.url, { headers: { Accept: "text/html" } });
-      if (response.ok) story.innerHTML = await response.text();
+      if (!response.ok) return;
+      story.innerHTML = await response.text();
+      const count = document.getElementById("event-count");
+      if (count && response.headers.get("X-Event-Count")) count.textContent = response.headers.get("X-Event-Count");
     } catch (error) { /* the next change tries again; the live link shows whether the dashboard is reachable */ }
   }, 1000);
 }

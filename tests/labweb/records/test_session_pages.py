@@ -178,7 +178,7 @@ def test_detail_without_events_tells_how_it_started_and_shows_an_empty_log(viewe
     response = viewer_client.get(f"/sessions/{multi_rig_session.exp_ref}/")
     assert list(response.context["page"]) == []
     assert [line.text for line in response.context["story"]][0].startswith("Started by the rigs' report")
-    assert "Every event the rigs reported (0)" in response.content.decode()
+    assert "Every event the rigs reported (<span id=\"event-count\">0</span>)" in response.content.decode()
 
 
 def test_the_story_says_what_failed_and_why_in_plain_words(viewer_client, multi_rig_session, rigs):
@@ -207,4 +207,5 @@ def test_the_story_alone_is_served_for_the_live_page_to_redraw(viewer_client, mu
     text = response.content.decode()
     assert text.lstrip().startswith("<li") and "<html" not in text  # a fragment, not a page
     assert "refused EXPINIT: SessionBusy: cam-left is busy." in text
+    assert response["X-Event-Count"] == "1"  # the folded log's count, redrawn with it
     assert viewer_client.get("/sessions/2024-01-01_1_nobody/story/").status_code == 404
