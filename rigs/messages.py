@@ -192,6 +192,15 @@ class Field:
     kind: type | tuple[type, ...]
     required: bool = True
 
+    @functools.cached_property
+    def exact(self) -> frozenset[type]:
+        """The types a parsed value of this field has when it is right: a dict lookup instead of isinstance calls
+        on the hot path (a bool is not an int here, as JSON has it)."""
+        return frozenset(_as_tuple(self.kind))
+
+
+_ABSENT = object()
+
 
 _NUMBER = (int, float)
 _SCHEMAS: dict[str, tuple[Field, ...]] = {
@@ -258,11 +267,14 @@ def validate(message: Any) -> dict:
     if not isinstance(kind, str) or kind not in _SCHEMAS:
         raise MessageError(f"unknown message type {kind!r}")
     for spec in _SCHEMAS[kind]:
-        if spec.name not in message:
+        value = message.get(spec.name, _ABSENT)
+        if type(value) in spec.exact:
+            continue
+        if value is _ABSENT:
             if spec.required:
                 raise MessageError(f"{kind}: missing field {spec.name!r}")
             continue
-        value = message[spec.name]
+        # Not one of the exact types: a subclass an agent may send (an IntEnum is an int) or a wrong value.
         # bool is an int in Python; a seq or a size of `true` is still wrong.
         if isinstance(value, bool) and bool not in _as_tuple(spec.kind):
             raise MessageError(f"{kind}: field {spec.name!r} must be {_kind_name(spec.kind)}, not a boolean")
@@ -315,24 +327,35 @@ def _part_fields(cls: type) -> dict[str, tuple[type, ...]]:
     return kinds
 
 
+@functools.cache
+def _part_exact(cls: type) -> dict[str, frozenset[type]]:
+    return {name: frozenset(kinds) for name, kinds in _part_fields(cls).items()}
+
+
 def _check_part(where: str, cls: type, value: dict) -> None:
-    fields = _part_fields(cls)
+    exact = _part_exact(cls)
     for name, item in value.items():
-        kinds = fields.get(name)
-        if kinds is None:
-            raise MessageError(f"{where}: unknown field {name!r}")
-        if isinstance(item, bool) and bool not in kinds or not isinstance(item, kinds):
-            raise MessageError(f"{where}.{name} must be {_kind_name(kinds)}")
-    missing = [name for name in _required_fields(cls) if name not in value]
-    if missing:
+        if type(item) not in exact.get(name, ()):
+            _check_part_field(where, cls, name, item)
+    if not value.keys() >= _required_fields(cls):
+        missing = [name for name in _required_fields(cls) if name not in value]
         raise MessageError(f"{where}: missing field {missing[0]!r}")
 
 
+def _check_part_field(where: str, cls: type, name: str, item: Any) -> None:
+    """The slow path: an unknown field, a wrong type, or a subclass of a right one (an IntEnum)."""
+    kinds = _part_fields(cls).get(name)
+    if kinds is None:
+        raise MessageError(f"{where}: unknown field {name!r}")
+    if isinstance(item, bool) and bool not in kinds or not isinstance(item, kinds):
+        raise MessageError(f"{where}.{name} must be {_kind_name(kinds)}")
+
+
 @functools.cache
-def _required_fields(cls: type) -> tuple[str, ...]:
+def _required_fields(cls: type) -> frozenset[str]:
     """The fields of a status dataclass without a default (looked up once: this runs for every status)."""
-    return tuple(f.name for f in dataclasses.fields(cls)
-                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 
 
 def decode(text: str | bytes, *, allowed: frozenset[str] | None = None) -> dict:
