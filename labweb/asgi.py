@@ -18,3 +18,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from labweb.live.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+
+from labweb.collector import collector_tune  # noqa: E402
+
+collector_tune()  # last: everything start-up made is frozen out of the collector's way
