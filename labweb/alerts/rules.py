@@ -315,9 +315,14 @@ def write_rate(rig: Rig) -> float:
 
 
 def clock_offset(rig: Rig) -> float | None:
-    """Seconds the rig's clock is behind the dashboard's (negative: ahead), from its latest status; the network's
-    delay is in it too (milliseconds on a lab network)."""
-    stamp = _number((rig.last_status or {}).get("time"))
+    """Seconds the rig's clock is behind the dashboard's (negative: ahead): the smallest difference of the last
+    minute, which the board saves with the status (labweb.live.clock); else, from a status saved without it, the
+    latest status' stamp against when it arrived (the network's and the dashboard's delays are in that one)."""
+    status = rig.last_status or {}
+    best = _number(status.get("clock_offset"))
+    if best is not None:
+        return best
+    stamp = _number(status.get("time"))
     if stamp is None or rig.last_seen is None:
         return None
     return rig.last_seen.timestamp() - stamp

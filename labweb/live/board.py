@@ -13,7 +13,6 @@ Durable facts (events, commands) are in the database before they reach the board
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -31,7 +30,8 @@ from labweb.fleet import presence
 from labweb.fleet.models import Rig
 from rigs.messages import STATUS_PARTS
 
-from .entries import STATUS_FIELDS, rig_entry
+from .clock import ClockOffset
+from .entries import STATUS_FIELDS, browser_text, rig_entry
 from .housekeeping import housekeeping_loop
 from .layer import group_send_counted
 
@@ -65,6 +65,7 @@ class RigBoard:
         self.agents: dict[str, AgentLink] = {}
         self._changes: dict[str, dict[str, Any]] = {}  # rig -> its fields that changed since the last frame
         self._whole_at: dict[str, float] = {}  # rig -> when its whole entry last went out (monotonic)
+        self.clocks: dict[str, ClockOffset] = {}  # rig -> its clock's offset, from its statuses (labweb.live.clock)
         self._wake: asyncio.Event | None = None  # set when something changed: the ticker has a frame to send
         self._previews: dict[str, dict[str, Any]] = {}
         self._commands: dict[str, dict[str, Any]] = {}
@@ -84,16 +85,19 @@ class RigBoard:
         entry["disk"] = hello.get("disk")
         entry["last_seen"] = time.time()
         self.entries[rig.name] = entry
+        self.clocks[rig.name] = ClockOffset()  # a fresh agent: its PC's clock may have been set meanwhile
         self._whole(rig.name)
         if previous is not None and previous is not link:
             log.info("rig %s reconnected; dropping its older link", rig.name)
         self.ensure_running()
 
     def agent_status(self, rig_name: str, status: dict) -> None:
-        """The hot path (every agent's every status): note the fields whose value changed, nothing more."""
+        """The hot path (every agent's every status): note the fields whose value changed, and the rig's clock."""
         entry = self.entries.get(rig_name)
         if entry is None:
             return
+        now = time.time()
+        self.clocks[rig_name].sample(now, status["time"])
         changes = self._changes.get(rig_name)
         if changes is None:
             changes = self._changes[rig_name] = {}
@@ -102,7 +106,7 @@ class RigBoard:
                 value = status[field]
                 if entry.get(field) != value:
                     entry[field] = changes[field] = value
-        entry["last_seen"] = changes["last_seen"] = time.time()
+        entry["last_seen"] = changes["last_seen"] = now
         self._wake.set()
 
     def agent_events(self, rig_name: str, events: list[dict]) -> None:
@@ -123,6 +127,7 @@ class RigBoard:
         if self.agents.get(name) is not link:
             return False
         del self.agents[name]
+        self.clocks.pop(name, None)
         entry = self.entries.get(name)
         if entry is not None:
             entry.update(online=False, state="offline")
@@ -136,6 +141,7 @@ class RigBoard:
         if self.agents.get(name) is link:
             del self.agents[name]
             self.entries.pop(name, None)
+            self.clocks.pop(name, None)
 
     def command_changed(self, command: dict[str, Any]) -> None:
         self._commands[command["id"]] = command
@@ -202,7 +208,7 @@ class RigBoard:
             "commands": list(self._commands.values()),
             "sessions": list(self._sessions.values()),
         }
-        text = json.dumps(frame, separators=(",", ":"))  # once per frame, whatever the number of browsers
+        text = browser_text(frame)  # once per frame, whatever the number of browsers
         self._changes = {}
         self._previews.clear()
         self._commands.clear()

@@ -34,6 +34,7 @@ class Board(Protocol):
     owner: str
     agents: dict[str, Any]  # rig name -> its link (board.AgentLink)
     entries: dict[str, dict[str, Any]]
+    clocks: dict[str, Any]  # rig name -> its ClockOffset (labweb.live.clock)
 
     def agent_gone(self, link: Any) -> bool: ...
 
@@ -83,7 +84,10 @@ async def persist_and_sweep(board: Board) -> None:
     for name, link in links.items():
         entry = board.entries.get(name, {})
         when = dt.datetime.fromtimestamp(entry.get("last_seen") or time.time(), tz=dt.UTC)
-        seen[link.rig.pk] = (when, {k: entry.get(k) for k in STATUS_FIELDS})
+        status = {k: entry.get(k) for k in STATUS_FIELDS}
+        clock = board.clocks.get(name)
+        status["clock_offset"] = clock.seconds if clock is not None else None  # read by the clock-skew alert
+        seen[link.rig.pk] = (when, status)
     held = {name: link.rig.token_hash for name, link in links.items()}
     revoked, stale = await database_sync_to_async(_persist_and_sweep_sync)(seen, held, board.owner)
     for name in revoked:

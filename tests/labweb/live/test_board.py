@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -158,4 +159,21 @@ async def test_the_persist_saves_every_held_rigs_latest_status_and_last_seen(app
     saved = await sync_to_async(Rig.objects.get)(pk=rig.pk)
     assert saved.online and saved.last_status["spool"]["frames"] == 7 and saved.last_status["disk"] == DISK
     assert abs(saved.last_seen.timestamp() - board.entries["cam-left"]["last_seen"]) < 1e-3
+    await agent.disconnect()
+
+
+async def test_the_persist_saves_the_rigs_clock_offset_at_its_best_not_its_latest(application, rig_and_token):
+    # Two statuses of a rig whose clock is right: the first arrives on time, the second as if it waited 9 s in a
+    # busy dashboard. The clock-skew alert reads the saved offset (labweb.alerts.rules.clock_offset).
+    rig, token = rig_and_token
+    agent = await agent_connect(application, token)
+    now = time.time()
+    await agent.send_json_to({**status(1), "time": now})
+    await agent.send_json_to({**status(2), "time": now - 9.0})
+    board = get_board()
+    while (board.entries["cam-left"].get("spool") or {}).get("frames") != 2:
+        await asyncio.sleep(0.01)
+    await persist_and_sweep(board)
+    saved = await sync_to_async(Rig.objects.get)(pk=rig.pk)
+    assert 0 <= saved.last_status["clock_offset"] < 1.0
     await agent.disconnect()
