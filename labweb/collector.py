@@ -2,14 +2,15 @@
 
 With CPython's default (a young collection every 700 allocations), the statuses and frames that live a few hundred
 milliseconds are promoted to the oldest generation by the thousand each second, and a full collection follows
-every few seconds: at 1000 rigs x 5 Hz, one of some 300,000 objects every 4 s, 170-300 ms each, during which no
-socket is read (5-7% of the process, and the relay's worst latencies). Here:
+every few seconds: at 1000 rigs x 5 Hz, one of some 300,000 objects every 3-5 s, 170-300 ms each, during which
+no socket is read (7% of the process with the young collections, and the relay's worst latencies). Here:
 
-- what start-up made (Django, the URL conf, the apps: some 150,000 objects that live as long as the process) is
+- what start-up made (Django, the URL conf, the apps: some 120,000 objects that live as long as the process) is
   frozen, so no collection walks it again;
 - a young collection comes every LABWEB_GC_YOUNG_THRESHOLD allocations (50,000): a status is relayed and gone
-  before most collections see it, so little is promoted and a full collection is rare. One young collection then
-  takes some 30 ms. Reference cycles are still collected, only later.
+  before most collections see it, so little is promoted and a full collection is rare (none while 1000 rigs
+  sent for 20 s). One young collection then takes 20-70 ms, every few seconds. Reference cycles are still
+  collected, only later.
 """
 
 from __future__ import annotations
