@@ -40,10 +40,12 @@ import asyncio
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -214,7 +216,47 @@ class BrowserReport:
     closed: str = ""
 
 
-async def _browser(url: str, cookie: str, ready, start_at, until_after: float) -> BrowserReport:
+class Frames:
+    """What the browsers of one harness process read of each message, parsed once per frame.
+
+    Every browser receives the same frame text over its own socket; parsing each of the 20 copies (47 MB/s of JSON
+    at 1000 rigs) cost the harness more than the dashboard spent relaying them. Here a frame is parsed by the
+    first browser that reads it and looked up by the others by its origin and seq (read off its first bytes);
+    each browser still receives every byte and keeps its own account of what it saw and when."""
+
+    HEAD = re.compile(r'\{"type":"frame","origin":"([^"]*)","seq":(\d+),')
+    KEEP = 512  # frames remembered: a few seconds of every process's ticks
+
+    def __init__(self) -> None:
+        self.parsed: dict[tuple[str, int], tuple] = {}
+        self.order: deque[tuple[str, int]] = deque()
+
+    def read(self, text: str) -> tuple[str, str, int, list[tuple[str, int, float]]]:
+        """(type, origin, seq, [(rig, its spool's frame count, its status' time) for each spooling rig])."""
+        head = self.HEAD.match(text)
+        if head is None:  # a snapshot, an answer: each its own
+            return self._parse(text)
+        key = (head[1], int(head[2]))
+        got = self.parsed.get(key)
+        if got is None:
+            got = self.parsed[key] = self._parse(text)
+            self.order.append(key)
+            if len(self.order) > self.KEEP:
+                self.parsed.pop(self.order.popleft(), None)
+        return got
+
+    @staticmethod
+    def _parse(text: str) -> tuple[str, str, int, list[tuple[str, int, float]]]:
+        message = orjson.loads(text)
+        statuses = []
+        for rig in message.get("rigs", ()):
+            spool = rig.get("spool")
+            if spool and "time" in rig:
+                statuses.append((rig["rig"], spool.get("frames") or 0, rig["time"]))
+        return message.get("type", ""), message.get("origin", ""), message.get("seq", 0), statuses
+
+
+async def _browser(url: str, cookie: str, ready, start_at, until_after: float, frames: Frames) -> BrowserReport:
     report = BrowserReport()
     latencies = array.array("d")
     last_stamp: dict[str, int] = {}
@@ -241,31 +283,26 @@ async def _browser(url: str, cookie: str, ready, start_at, until_after: float) -
                     break
                 now = time.time()
                 report.bytes += len(text)
-                message = orjson.loads(text)  # the harness must cost less than what it measures: 4x json's speed
-                kind = message.get("type")
+                kind, sender, seq, statuses = frames.read(text)
                 if kind == "snapshot":
                     report.snapshots += 1
-                    last_seq[message["origin"]] = message["seq"]
+                    last_seq[sender] = seq
                     continue
                 if kind != "frame":
                     continue
                 report.frames += 1
-                previous = last_seq.get(message["origin"])
-                if previous is not None and message["seq"] <= previous:
+                previous = last_seq.get(sender)
+                if previous is not None and seq <= previous:
                     continue  # sent before the snapshot that came first: already in it
-                if previous is not None and message["seq"] != previous + 1:
+                if previous is not None and seq != previous + 1:
                     report.gaps += 1
                     await ws.send('{"type":"snapshot"}')  # as live.js does
-                last_seq[message["origin"]] = message["seq"]
-                for rig in message.get("rigs", ()):
-                    spool = rig.get("spool")
-                    if not spool or "time" not in rig:
-                        continue
-                    n = spool.get("frames") or 0
-                    if n > last_stamp.get(rig["rig"], 0):  # first sight only
-                        last_stamp[rig["rig"]] = n
+                last_seq[sender] = seq
+                for rig, n, stamp in statuses:
+                    if n > last_stamp.get(rig, 0):  # first sight only
+                        last_stamp[rig] = n
                         report.seen += 1
-                        latencies.append(now - rig["time"])
+                        latencies.append(now - stamp)
     except ConnectionClosed as exc:
         report.closed = str(exc)
     report.latencies = latencies.tobytes()
@@ -285,7 +322,8 @@ def browsers_process(urls, cookie, count, ready, start_at, seconds, drain, resul
 
     async def all_of_them():
         window = asyncio.ensure_future(sending_window_cpu())
-        reports = await asyncio.gather(*(_browser(urls[i % len(urls)], cookie, ready, start_at, seconds + drain)
+        frames = Frames()
+        reports = await asyncio.gather(*(_browser(urls[i % len(urls)], cookie, ready, start_at, seconds + drain, frames)
                                          for i in range(count)))
         await window
         return reports
@@ -448,6 +486,20 @@ def print_header() -> None:
     print("".join(f"{c[:10]:>10}" for c in COLUMNS), flush=True)
 
 
+def reference_ms() -> float:
+    """The machine's speed now: the best of five timings of a fixed piece of Python work (the standard library's
+    JSON of a frame of 250 camera statuses, there and back). This machine's speed drifts by a third and more
+    within an hour (a shared host), so figures of runs made apart compare only through this, or not at all."""
+    head, middle, tail = status_template("sim-000")
+    frame = {"type": "frame", "rigs": [json.loads(f"{head}{1.0e9 + n:.6f}{middle}{n}{tail}") for n in range(250)]}
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        json.loads(json.dumps(frame))
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def main(argv: list[str] | None = None) -> None:
     import signal
 
@@ -512,6 +564,9 @@ def main(argv: list[str] | None = None) -> None:
                 where = f"{args.processes} daphne process(es), {mode}, code from {args.code}"
             print(f"{where}; {args.browsers} browsers; agents at {args.hz:g} Hz; {args.seconds:g} s per run; "
                   f"{os.cpu_count()} cores shared by dashboard and harness", flush=True)
+            reference = reference_ms()
+            print(f"reference work (reference_ms): {reference:.2f} ms", flush=True)
+            rows.append({"reference ms": reference})
             names = sorted(tokens)
             spare = (names[-1], tokens[names[-1]])  # the floor's agent is not one of the runs' rigs
             if not args.no_floor:
@@ -531,6 +586,9 @@ def main(argv: list[str] | None = None) -> None:
                 print_row(row)
                 rows.append(row)
                 time.sleep(2)  # the dashboard marks the last rigs offline before the next run
+            reference = reference_ms()
+            print(f"reference work at the end: {reference:.2f} ms", flush=True)
+            rows.append({"reference ms, end": reference})
         finally:
             if dashboards is not None:
                 dashboards.stop()
