@@ -21,6 +21,10 @@ from django.conf import settings
 
 
 def collector_tune() -> None:
+    """Freeze what start-up made and space the young collections; LABWEB_GC_YOUNG_THRESHOLD=0 leaves CPython's
+    defaults (the test suite does: it imports the application into pytest's own process)."""
+    if settings.LABWEB_GC_YOUNG_THRESHOLD <= 0:
+        return
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -209,7 +209,8 @@ LABWEB_RIG_SILENCE_SECONDS = float(os.environ.get("LABWEB_RIG_SILENCE_SECONDS", 
 # How often the relay sends one batched frame of changed rigs to browsers (DESIGN 5.1: 50 ms holds p99 < 100 ms).
 LABWEB_RELAY_TICK_SECONDS = float(os.environ.get("LABWEB_RELAY_TICK_SECONDS", "0.05"))
 # A browser with more than this queued in the server's send buffer gets no frames until it drained, then a snapshot.
-# Allocations between two young collections of the garbage collector in a daphne process (labweb.collector).
+# Allocations between two young collections of the garbage collector in a daphne process (labweb.collector);
+# 0 leaves CPython's defaults and freezes nothing.
 LABWEB_GC_YOUNG_THRESHOLD = int(os.environ.get("LABWEB_GC_YOUNG_THRESHOLD", "50000"))
 LABWEB_BROWSER_BACKLOG_BYTES = int(os.environ.get("LABWEB_BROWSER_BACKLOG_BYTES", str(4 * 1024 * 1024)))
 # How long a command may wait for the agent's reply before it is recorded as unanswered.

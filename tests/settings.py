@@ -22,6 +22,10 @@ from labweb.settings import *  # noqa: E402,F403
 # The periodic jobs (alerts, history) run in real dashboard processes in the tests that need them, never in the
 # short-lived loops of in-process requests and sockets, which would leave them querying a closed test database.
 LABWEB_PERIODIC_JOBS = False
+# The tests import the ASGI application into pytest's own process: the collector's tuning for a long-running daphne
+# (labweb.collector: start-up frozen, rare collections) must not change how the suite's own objects are collected.
+# The daphne processes the tests start get it as a lab does.
+LABWEB_GC_YOUNG_THRESHOLD = 0
 # Threads of sync_to_async must not keep connections open past a test: the test database is dropped after.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 if SCALE:

@@ -97,7 +97,10 @@ class RigBoard:
         if entry is None:
             return
         now = time.time()
-        self.clocks[rig_name].sample(now, status["time"])
+        clock = self.clocks.get(rig_name)
+        if clock is None:  # a status read after its link was dropped for silence
+            clock = self.clocks[rig_name] = ClockOffset()
+        clock.sample(now, status["time"])
         changes = self._changes.get(rig_name)
         if changes is None:
             changes = self._changes[rig_name] = {}
