@@ -338,7 +338,7 @@ def _check_part(where: str, cls: type, value: dict) -> None:
         if type(item) not in exact.get(name, ()):
             _check_part_field(where, cls, name, item)
     if not value.keys() >= _required_fields(cls):
-        missing = [name for name in _required_fields(cls) if name not in value]
+        missing = [f.name for f in dataclasses.fields(cls) if f.name in _required_fields(cls) and f.name not in value]
         raise MessageError(f"{where}: missing field {missing[0]!r}")
 
 

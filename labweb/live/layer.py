@@ -81,12 +81,19 @@ def _in_memory_group_send(layer: layers.InMemoryChannelLayer, group: str, messag
     """The in-memory layer's group_send, done here: it swallows ChannelFull (and spawns a task per channel)."""
     layer._clean_expired()
     for channel in list(layer.groups.get(group, ())):
-        queue = layer.channels.get(channel) or layer.channels.setdefault(channel, asyncio.Queue(
-            maxsize=layer.get_capacity(channel)))
+        queue = _queue_of(layer, channel)
         try:  # what InMemoryChannelLayer.send does, without its checks of names we made ourselves
             queue.put_nowait((time.time() + layer.expiry, dict(message)))  # our values are immutable (text)
         except asyncio.QueueFull:
             dropped[group_kind(group)] += 1
+
+
+def _queue_of(layer: layers.InMemoryChannelLayer, channel: str) -> asyncio.Queue:
+    """The channel's queue, built only when it has none (Channels' setdefault built one to throw away each call)."""
+    queue = layer.channels.get(channel)
+    if queue is None:
+        queue = layer.channels[channel] = asyncio.Queue(maxsize=layer.get_capacity(channel))
+    return queue
 
 
 def _warn_of_drops() -> None:
@@ -119,9 +126,7 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
     async def receive(self, channel):
         self.require_valid_channel_name(channel)
         self._clean_expired()
-        queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
+        queue = _queue_of(self, channel)
         try:
             _, message = await queue.get()
         finally:
