@@ -32,12 +32,13 @@ from rigs.messages import STATUS_PARTS
 
 from .clock import ClockOffset
 from .entries import STATUS_FIELDS, browser_text, rig_entry
+from .fanout import RELAY_GROUP
 from .housekeeping import housekeeping_loop
 from .layer import group_send_counted
 
 log = logging.getLogger(__name__)
 
-DASHBOARD_GROUP = "dashboard"
+DASHBOARD_GROUP = "dashboard"  # every browser socket, in any process: counted on /metrics; frames go by RELAY_GROUP
 # A rig's whole entry goes out at least this often, even when only a few fields change: a browser whose snapshot
 # came from the database (rigs held by another process, saved every PERSIST_SECONDS) is right again within it.
 WHOLE_ENTRY_SECONDS = 5.0
@@ -249,7 +250,7 @@ class RigBoard:
             if text is None:
                 continue
             # A failure is counted and logged (labweb.live.layer); browsers resync on the seq gap.
-            await group_send_counted(layer, DASHBOARD_GROUP, {"type": "relay.frame", "text": text})
+            await group_send_counted(layer, RELAY_GROUP, {"type": "relay.frame", "text": text})
             await asyncio.sleep(tick)
 
 def _rigs_from_database() -> list[tuple[str, dict[str, Any]]]:

@@ -24,8 +24,9 @@ from .auth import refuse_agent
 from .board import DASHBOARD_GROUP, get_board
 from .echo_hosts import echo_hosts_list, get_watcher
 from .entries import browser_text, command_entry
+from .fanout import BROWSER_QUEUE_FRAMES, get_fanout
 from .inputs import InputError, answer, browser_message
-from .layer import group_send_counted
+from .layer import group_send_counted, membership_kept
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +50,38 @@ class DirectDispatch:
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
+        sources = [receive, *self.local_sources()]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             sources.append(self.channel_receive)
         turn = asyncio.Lock()
         readers = [asyncio.ensure_future(self._read(source, turn)) for source in sources]
+        self.background: list[asyncio.Task] = []  # the consumer's own tasks (group renewals), ended with it
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
             for reader in done:
                 if not isinstance(reader.exception(), StopConsumer):
                     reader.result()  # what ended it raises here, as out of Channels' loop
         finally:
-            for reader in readers:
-                reader.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
+            for task in readers + self.background:
+                task.cancel()
+            await asyncio.gather(*readers, *self.background, return_exceptions=True)
+
+    async def group_join(self, group: str) -> None:
+        """Join a channel-layer group for as long as this consumer lives (renewed past the layer's group expiry)."""
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.background.append(asyncio.ensure_future(membership_kept(self.channel_layer, group, self.channel_name)))
 
     async def _read(self, source, turn: asyncio.Lock) -> None:
         while True:
             message = await source()
             async with turn:
                 await self.dispatch(message)
+
+    def local_sources(self) -> list:
+        """Sources of messages from this process (awaitables' factories), read beside the socket and the layer."""
+        return []
 
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)
@@ -101,7 +112,7 @@ class AgentConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self.flush_task: asyncio.Task | None = None
         # One link per rig: an older one (in this process or another) gives way to the new one.
         await group_send_counted(self.channel_layer, self.group, {"type": "agent.superseded", "by": self.channel_name})
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.group_join(self.group)
         await self.accept()
         log.info("rig %s connected from %s", rig.name, (self.scope.get("client") or ["?"])[0])
 
@@ -225,6 +236,11 @@ def _command_reply_sync(rig: Rig, message: dict) -> tuple[dict | None, list[dict
 class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """A browser: a snapshot on connect, then the relay's frames; commands are checked before they go anywhere."""
 
+    def local_sources(self) -> list:
+        # Frames come from this process's fan-out (labweb.live.fanout), one copy per process through the layer.
+        self.frames: asyncio.Queue = asyncio.Queue(maxsize=BROWSER_QUEUE_FRAMES)
+        return [self.frames.get]
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -233,13 +249,15 @@ class DashboardConsumer(DirectDispatch, AsyncWebsocketConsumer):
             await self.close()
             return
         self.behind = False  # frames held back from a browser that did not keep up: a snapshot is due
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.group_join(DASHBOARD_GROUP)  # counted there, in any process
         await self.accept()
         board = get_board()
         board.ensure_running()
+        await get_fanout().join(self)  # before the snapshot: a frame newer than it is not missed
         await self.send(text_data=browser_text(await board.snapshot()))
 
     async def disconnect(self, code):
+        get_fanout().leave(self)
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):

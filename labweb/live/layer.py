@@ -29,8 +29,9 @@ failed: Counter[str] = Counter()
 
 
 def group_kind(group: str) -> str:
-    """The label a group's counts go under: the browsers' group, or one of the per-rig agent groups."""
-    return "dashboard" if group == "dashboard" else "agent" if group.startswith("agent") else "other"
+    """The label a group's counts go under: frames for browsers (the processes' relay group, or the browsers'
+    own), or one of the per-rig agent groups."""
+    return "dashboard" if group in ("dashboard", "relay") else "agent" if group.startswith("agent") else "other"
 
 
 WARN_EVERY_SECONDS = 60.0
@@ -75,6 +76,19 @@ async def group_send_counted(layer: Any, group: str, message: dict) -> bool:
     finally:
         _warn_of_drops()
     return True
+
+
+async def membership_kept(layer: Any, group: str, channel: str) -> None:
+    """Add the channel to the group again every quarter of the layer's group expiry, for as long as this runs.
+
+    Both layers forget a group's member once it was added longer ago than group_expiry (a day by default): without
+    this, a rig's agent connected for more than a day got no command, and a wall display no frame."""
+    while True:
+        await asyncio.sleep(layer.group_expiry / 4)
+        try:
+            await layer.group_add(group, channel)
+        except Exception:  # Redis away for a moment: the next try is a quarter of the expiry later
+            log.exception("could not renew %s's place in channel-layer group %s", channel, group)
 
 
 def _in_memory_group_send(layer: layers.InMemoryChannelLayer, group: str, message: dict) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 
 from labweb.fleet.choices import CommandState
 from labweb.fleet.models import Command
@@ -128,6 +130,26 @@ async def test_an_operators_command_reaches_the_agent_and_its_outcome_every_brow
     assert done["commands"][-1]["result"] == {"file": "a.h5"}
     command = await sync_to_async(Command.objects.get)(pk=order["id"])
     assert command.state == CommandState.SUCCEEDED
+    await agent.disconnect()
+    await browser.disconnect()
+
+
+async def test_a_rig_connected_longer_than_the_group_expiry_still_gets_commands(application, rig_and_token, operator,
+                                                                                 monkeypatch):
+    # Rigs stay connected for weeks; channels' groups forget members added longer ago than group_expiry (a day by
+    # default), and a command to a forgotten rig went nowhere. Here the expiry is 1 s.
+    monkeypatch.setattr(get_channel_layer(), "group_expiry", 1)
+    _, token = rig_and_token
+    agent = await agent_connect(application, token)
+    browser = await browser_socket(application, user=operator)
+    await browser.connect()
+    await browser.receive_json_from(timeout=5)
+    await asyncio.sleep(2.5)
+    await browser.send_json_to({"type": "command", "ref": "8", "rig": "cam-left", "action": "spool.stop", "params": {}})
+    sent = await next_frame(browser, lambda m: m["type"] == "command")
+    assert sent["error"] is None
+    order = await agent.receive_json_from(timeout=5)
+    assert order["id"] == sent["command"]["id"] and order["action"] == "spool.stop"
     await agent.disconnect()
     await browser.disconnect()
 

@@ -12,6 +12,7 @@ from django.test import AsyncClient
 
 from labweb.live import layer as layer_counts
 from labweb.live.board import DASHBOARD_GROUP, get_board
+from labweb.live.fanout import RELAY_GROUP
 
 from .conftest import agent_connect, browser_socket
 from .test_board import status
@@ -21,22 +22,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def publish_dropped(frame_text: str) -> None:
-    """Publish one frame that the channel layer drops for every browser, as it does for a full channel."""
+    """Publish one frame that the channel layer drops, as it does for a full channel: the processes' relay channels
+    are full (in-memory: filled with stale frames; channels_redis: a capacity of 0 for this one send)."""
     layer = get_channel_layer()
     message = {"type": "relay.frame", "text": frame_text}
-    if hasattr(layer, "groups") and isinstance(layer.groups, dict):  # in-memory: fill the browsers' queues
+    if hasattr(layer, "groups") and isinstance(layer.groups, dict):
         stale = {"type": "relay.frame", "text": json.dumps({"type": "frame", "origin": get_board().origin, "seq": 0,
                                                             "rigs": []})}
-        for name in layer.groups.get(DASHBOARD_GROUP, {}):
+        for name in layer.groups.get(RELAY_GROUP, {}):
             queue = layer.channels.setdefault(name, asyncio.Queue(maxsize=layer.get_capacity(name)))  # as the layer does
             while not queue.full():
                 queue.put_nowait((time.time() + 60, stale))
-        await layer_counts.group_send_counted(layer, DASHBOARD_GROUP, message)  # nothing yields before the drop
-    else:  # channels_redis: every channel is over a capacity of 0 for this one send
+        await layer_counts.group_send_counted(layer, RELAY_GROUP, message)  # nothing yields before the drop
+    else:
         real = layer.get_capacity
         layer.get_capacity = lambda channel: 0
         try:
-            await layer_counts.group_send_counted(layer, DASHBOARD_GROUP, message)
+            await layer_counts.group_send_counted(layer, RELAY_GROUP, message)
         finally:
             layer.get_capacity = real
 
