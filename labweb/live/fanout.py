@@ -4,9 +4,8 @@ Each process's ticker publishes its frame to the relay group, whose members are 
 and each process hands the frames it receives to its own browsers in memory. channels_redis already stores one
 copy per process, but then hands it to every browser's channel through its own buffers and receive loop; here it
 is one receive per frame per process (about 10% less CPU per status with two processes, docs/scaling.md). And the
-process renews its membership (REJOIN_SECONDS), where a browser's own membership expired after the layer's
-group_expiry, a day: a wall display left open stopped getting frames. On the in-memory layer (one process) the
-relay group has one member.
+process renews its membership (REJOIN_SECONDS), so no browser's frames hang on a membership that expires (see
+labweb.live.layer.membership_kept). On the in-memory layer (one process) the relay group has one member.
 
 A browser's frames wait in a queue of its own, read by its consumer like any other source (one handler at a time,
 labweb.live.consumers.DirectDispatch); a browser so far behind that its queue is full loses the frame, counted

@@ -81,8 +81,10 @@ async def group_send_counted(layer: Any, group: str, message: dict) -> bool:
 async def membership_kept(layer: Any, group: str, channel: str) -> None:
     """Add the channel to the group again every quarter of the layer's group expiry, for as long as this runs.
 
-    Both layers forget a group's member once it was added longer ago than group_expiry (a day by default): without
-    this, a rig's agent connected for more than a day got no command, and a wall display no frame."""
+    Both layers forget a group's member once it was added longer ago than group_expiry (a day by default). Daphne
+    closes every websocket after a day too (--websocket_timeout), so with both defaults a link is rarely left in
+    that gap; but the in-memory layer counts the day in whole seconds and daphne checks every few, and a deployment
+    that keeps sockets open longer had rigs that got no command and browsers that got no frame, silently."""
     while True:
         await asyncio.sleep(layer.group_expiry / 4)
         try:

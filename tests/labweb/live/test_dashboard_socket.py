@@ -136,8 +136,8 @@ async def test_an_operators_command_reaches_the_agent_and_its_outcome_every_brow
 
 async def test_a_rig_connected_longer_than_the_group_expiry_still_gets_commands(application, rig_and_token, operator,
                                                                                  monkeypatch):
-    # Rigs stay connected for weeks; channels' groups forget members added longer ago than group_expiry (a day by
-    # default), and a command to a forgotten rig went nowhere. Here the expiry is 1 s.
+    # Channels' groups forget members added longer ago than group_expiry (a day by default; daphne closes sockets
+    # after a day too, unless told otherwise), and a command to a forgotten rig went nowhere. Here the expiry is 1 s.
     monkeypatch.setattr(get_channel_layer(), "group_expiry", 1)
     _, token = rig_and_token
     agent = await agent_connect(application, token)

@@ -67,7 +67,8 @@ async def test_a_browser_whose_queue_is_full_loses_the_frame_counted():
 
 async def test_a_browser_open_longer_than_the_group_expiry_still_gets_frames(application, rig_and_token, viewer,
                                                                            monkeypatch):
-    # A wall display stays open for days; channels' groups forget members after group_expiry (a day by default).
+    # A wall display stays open for days (when daphne is told to keep sockets open); channels' groups forget
+    # members after group_expiry (a day by default).
     layer = get_channel_layer()
     monkeypatch.setattr(layer, "group_expiry", 1)
     monkeypatch.setattr(fanout_module, "REJOIN_SECONDS", 0.3)
