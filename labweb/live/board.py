@@ -18,7 +18,6 @@ import os
 import socket
 import time
 import uuid
-import weakref
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -35,6 +34,7 @@ from .entries import STATUS_FIELDS, browser_text, rig_entry
 from .fanout import RELAY_GROUP
 from .housekeeping import housekeeping_loop
 from .layer import group_send_counted
+from .loops import per_loop
 
 log = logging.getLogger(__name__)
 
@@ -260,13 +260,4 @@ def _rigs_from_database() -> list[tuple[str, dict[str, Any]]]:
             for rig in Rig.objects.all()]
 
 
-_boards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RigBoard] = weakref.WeakKeyDictionary()
-
-
-def get_board() -> RigBoard:
-    """The board of the running event loop (one per daphne process; tests get a fresh one per loop)."""
-    loop = asyncio.get_running_loop()
-    board = _boards.get(loop)
-    if board is None:
-        board = _boards[loop] = RigBoard()
-    return board
+get_board = per_loop(RigBoard)  # one per daphne process; tests get a fresh one per event loop

@@ -16,6 +16,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 
 from labweb.fleet.models import Rig
+from labweb.live.loops import per_loop
 from rigs.echo.uri import parse_uri
 from rigs.messages import MAX_ECHO_HOSTS, encode
 
@@ -87,13 +88,4 @@ class EchoHostsWatcher:
                 log.debug("registry update not sent to an agent: %s", exc)
 
 
-_watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EchoHostsWatcher] = weakref.WeakKeyDictionary()
-
-
-def get_watcher() -> EchoHostsWatcher:
-    """The watcher of the running event loop (one per daphne process; tests get one per loop)."""
-    loop = asyncio.get_running_loop()
-    watcher = _watchers.get(loop)
-    if watcher is None:
-        watcher = _watchers[loop] = EchoHostsWatcher()
-    return watcher
+get_watcher = per_loop(EchoHostsWatcher)  # one per daphne process; tests get a fresh one per event loop

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from .layer import dropped
+from .loops import per_loop
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +110,4 @@ async def _forget_silent_processes(layer: Any) -> None:
         await connection.zremrangebyscore(layer._group_key(RELAY_GROUP), min=0, max=cutoff)
 
 
-_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout] = weakref.WeakKeyDictionary()
-
-
-def get_fanout() -> Fanout:
-    """The fan-out of the running event loop (one per daphne process; tests get a fresh one per loop)."""
-    loop = asyncio.get_running_loop()
-    fanout = _fanouts.get(loop)
-    if fanout is None:
-        fanout = _fanouts[loop] = Fanout()
-    return fanout
+get_fanout = per_loop(Fanout)  # one per daphne process; tests get a fresh one per event loop
