@@ -39,6 +39,7 @@ BROWSER_QUEUE_FRAMES = 100
 # process's time.time()) a few seconds apart.
 REJOIN_SECONDS = 5.0
 SILENT_SECONDS = 20.0
+RETRY_SECONDS = 1.0  # after the channel layer failed a read
 
 
 class Browser(Protocol):
@@ -73,7 +74,12 @@ class Fanout:
 
     async def _relay(self, layer: Any) -> None:
         while True:
-            message = await layer.receive(self.channel)
+            try:
+                message = await layer.receive(self.channel)
+            except Exception:  # Redis gone for a moment: the browsers' sockets stay up, and resync on the seq gap
+                log.exception("the relay could not read from the channel layer; trying again in %g s", RETRY_SECONDS)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             if message.get("type") == "relay.frame":
                 self.deliver(message)
 

@@ -103,3 +103,33 @@ async def test_a_process_gone_silent_leaves_the_relay_group_before_its_channel_f
         members = {m.decode() for m in await connection.zrange(layer._group_key(RELAY_GROUP), 0, -1)}
     assert alive in members and gone not in members
     await layer.group_discard(RELAY_GROUP, alive)
+
+
+async def test_the_relay_outlives_a_channel_layer_that_fails_a_read(monkeypatch, caplog):
+    # Redis restarting must not leave every browser of the process without frames until another browser comes.
+    class Flaky:
+        def __init__(self):
+            self.reads = 0
+
+        async def receive(self, channel):
+            self.reads += 1
+            if self.reads == 1:
+                raise ConnectionError("Redis went away")
+            if self.reads == 2:
+                return {"type": "relay.frame", "text": '{"seq": 2}'}
+            await asyncio.Event().wait()  # nothing more
+
+    class Browser:
+        frames = asyncio.Queue()
+
+    monkeypatch.setattr(fanout_module, "RETRY_SECONDS", 0.01)
+    fanout, browser = Fanout(), Browser()
+    fanout.browsers.add(browser)
+    fanout.channel = "relay-test"
+    relay = asyncio.ensure_future(fanout._relay(Flaky()))
+    try:
+        frame = await asyncio.wait_for(browser.frames.get(), 5)
+    finally:
+        relay.cancel()
+    assert frame["text"] == '{"seq": 2}'
+    assert "could not read from the channel layer" in caplog.text
