@@ -12,7 +12,6 @@ admin.site.site_title = "labweb admin"
 admin.site.index_title = "Records, rigs and accounts"
 
 
-
 @login_not_required  # the login page's own tab asks for it too
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that name no icon (the metrics' text, a JSON answer): the same icon."""

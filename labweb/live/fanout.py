@@ -53,12 +53,15 @@ class Fanout:
         self.browsers: weakref.WeakSet[Browser] = weakref.WeakSet()
         self.channel: str | None = None
         self._tasks: list[asyncio.Task] = []
+        # Browsers connect together (after a restart, all at once): one of them starts the relay, on one channel.
+        self._starting = asyncio.Lock()
 
     async def join(self, browser: Browser) -> None:
         """From now on the browser gets every frame of every process; the relay starts with the first browser."""
         self.browsers.add(browser)
-        if not self._tasks or any(task.done() for task in self._tasks):
-            await self._start()
+        async with self._starting:
+            if not self._tasks or any(task.done() for task in self._tasks):
+                await self._start()
 
     def leave(self, browser: Browser) -> None:
         self.browsers.discard(browser)

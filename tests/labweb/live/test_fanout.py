@@ -133,3 +133,23 @@ async def test_the_relay_outlives_a_channel_layer_that_fails_a_read(monkeypatch,
         relay.cancel()
     assert frame["text"] == '{"seq": 2}'
     assert "could not read from the channel layer" in caplog.text
+
+
+async def test_browsers_connecting_together_start_one_relay_on_one_channel():
+    class Browser:
+        def __init__(self):
+            self.frames = asyncio.Queue()
+
+    fanout, browsers = Fanout(), [Browser() for _ in range(5)]
+    await asyncio.gather(*(fanout.join(browser) for browser in browsers))
+    try:
+        layer = get_channel_layer()
+        relays = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "Fanout._relay"]
+        assert len(relays) == 1 and fanout.channel is not None
+        await layer.group_send(RELAY_GROUP, {"type": "relay.frame", "text": "{}"})
+        await asyncio.sleep(0.2)
+        assert [b.frames.qsize() for b in browsers] == [1] * 5  # once each: no second relay on another channel
+    finally:
+        for task in fanout._tasks:
+            task.cancel()
+        await get_channel_layer().group_discard(RELAY_GROUP, fanout.channel)
